@@ -1,0 +1,191 @@
+"""The `chatrlhf` command line: one typer app, one command per stage.
+
+Every command that trains takes `--config FILE.yaml` and repeated `--set section.key=value`; the
+resolved config is saved next to the run's outputs. Bad input stops with one line naming the file,
+line or key, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import chatrlhf  # noqa: F401  (flush-denormal before anything else touches torch)
+from chatrlhf import config as config_mod
+from chatrlhf.config import UserError
+
+app = typer.Typer(
+    help="InstructGPT end to end: pretrain a GPT, fine-tune, learn a reward model, optimise with PPO, chat.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+tokenizer_app = typer.Typer(help="Train a byte-level BPE tokenizer with chat special tokens.", no_args_is_help=True)
+app.add_typer(tokenizer_app, name="tokenizer")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML file of section: {key: value} overrides.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override one value, e.g. --set pretrain.lr=1e-3 (repeatable)."),
+]
+DataOpt = Annotated[list[Path], typer.Option("--data", help="Text file (.txt) or JSONL of {\"text\": ...}; repeatable.")]
+
+
+def setup_logging() -> None:
+    """Info on the main process only; torchrun's other ranks stay quiet."""
+    rank = int(os.environ.get("RANK", "0"))
+    logging.basicConfig(format="%(message)s", level=logging.INFO if rank == 0 else logging.WARNING, force=True)
+    for noisy in ("httpx", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command("config")
+def config_show(
+    section: Annotated[str | None, typer.Argument(help="One section (model, tokenizer, pretrain, sample).")] = None,
+) -> None:
+    """Print the default configuration, with a comment on every key."""
+    names = [section] if section else list(config_mod.SECTIONS)
+    for name in names:
+        if name not in config_mod.SECTIONS:
+            raise UserError(f"unknown config section '{name}'; valid sections: {', '.join(config_mod.SECTIONS)}")
+        typer.echo(config_mod.describe(name))
+
+
+@tokenizer_app.command("train")
+def tokenizer_train(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option(help="Directory to write tokenizer.json and tokenizer_config.json to.")],
+    vocab_size: Annotated[int, typer.Option(help="Target vocabulary size, special tokens included.")] = 4096,
+    min_frequency: Annotated[int, typer.Option(help="A pair must occur this often to be merged.")] = 2,
+) -> None:
+    """Train a byte-level BPE with role, end-of-turn and padding tokens and a chat template."""
+    from chatrlhf.data import read_texts
+    from chatrlhf.tokenizer import save_tokenizer, train_tokenizer
+
+    cfg = config_mod.load_config(["tokenizer"], overrides=[f"tokenizer.vocab_size={vocab_size}"])
+    tok = train_tokenizer(read_texts(data), cfg["tokenizer"].vocab_size, min_frequency)
+    save_tokenizer(tok, out)
+    typer.echo(f"tokenizer with {len(tok)} tokens written to {out} (loads with AutoTokenizer.from_pretrained)")
+
+
+@app.command()
+def pretrain(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option(help="Run directory: checkpoints step-N/, latest, metrics.jsonl, config.yaml.")],
+    tokenizer: Annotated[
+        Path | None, typer.Option(help="Tokenizer directory; default: train one on --data (size tokenizer.vocab_size).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/latest (weights, optimizer, RNG, step).")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Step 0: train a causal LM on packed text (AdamW, warmup + cosine, clipping, held-out loss).
+
+    Runs on several processes with `torchrun --nproc_per_node N -m chatrlhf.cli pretrain ...`.
+    """
+    from chatrlhf.train.pretrain import train_pretrain
+
+    base = _saved_config(out) if resume else None
+    cfg = config_mod.load_config(["model", "tokenizer", "pretrain"], config, set_, base=base)
+    final = train_pretrain(cfg, data, out, tokenizer_dir=str(tokenizer) if tokenizer else None, resume=resume)
+    if int(os.environ.get("RANK", "0")) == 0:
+        typer.echo(f"model: {final}")
+
+
+def _saved_config(run_dir: Path) -> dict | None:
+    """A resumed run starts from the config it was started with; --config and --set apply on top."""
+    import yaml
+
+    path = run_dir / "config.yaml"
+    return yaml.safe_load(path.read_text()) if path.is_file() else None
+
+
+@app.command()
+def sample(
+    model: Annotated[Path, typer.Option(help="Checkpoint directory, or a run directory (its latest checkpoint).")],
+    prompt: Annotated[list[str], typer.Option(help="Prompt text; repeatable for a batch.")],
+    n: Annotated[int, typer.Option("--n", help="Samples per prompt.")] = 1,
+    chat: Annotated[bool, typer.Option("--chat", help="Send the prompt as a user turn and print the reply.")] = False,
+    max_new_tokens: Annotated[int | None, typer.Option(help="Default: sample.max_new_tokens.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="0 is greedy. Default: sample.temperature.")] = None,
+    top_p: Annotated[float | None, typer.Option(help="Nucleus mass. Default: sample.top_p.")] = None,
+    top_k: Annotated[int | None, typer.Option(help="Keep the k most likely tokens, 0 keeps all. Default: sample.top_k.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed. Default: sample.seed.")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Generate from a checkpoint with the shared batched sampler (KV cache, temperature, top-p, top-k)."""
+    import torch
+
+    from chatrlhf.model import check_tokenizer_matches, load_model, pick_device, resolve_checkpoint
+    from chatrlhf.sampling import sample as run_sampler
+    from chatrlhf.tokenizer import END, EOS, encode_chat, encode_text, load_tokenizer
+
+    flags = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k, "seed": seed}
+    overrides = [*(set_ or []), *(f"sample.{k}={v}" for k, v in flags.items() if v is not None)]
+    sc = config_mod.load_config(["sample"], config, overrides)["sample"]
+    if n < 1:
+        raise UserError(f"--n: expected a positive integer, got {n}")
+    ckpt = resolve_checkpoint(model)
+    tok = load_tokenizer(ckpt)
+    lm = load_model(ckpt, pick_device(device))
+    check_tokenizer_matches(lm, tok, ckpt)
+    if chat:
+        ids = [encode_chat(tok, [{"role": "user", "content": p}], add_generation_prompt=True)[0] for p in prompt]
+    else:
+        ids = [encode_text(tok, p) or [tok.convert_tokens_to_ids(EOS)] for p in prompt]
+    batch = [i for i in ids for _ in range(n)]
+    out = run_sampler(
+        lm,
+        batch,
+        max_new_tokens=sc.max_new_tokens,
+        stop_ids=[tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)],
+        pad_id=tok.pad_token_id,
+        temperature=sc.temperature,
+        top_k=sc.top_k,
+        top_p=sc.top_p,
+        generator=torch.Generator(lm.device).manual_seed(sc.seed),
+    )
+    for i, response in enumerate(out.responses()):
+        text = tok.decode(response, skip_special_tokens=False)
+        typer.echo(f"--- sample {i + 1} ---")
+        typer.echo(f"user: {prompt[i // n]}\nassistant: {text}" if chat else prompt[i // n] + text)
+
+
+@app.command()
+def pipeline(
+    out: Annotated[Path, typer.Option(help="Directory for every stage's run and the report.")] = Path("runs/default"),
+    data: Annotated[list[Path] | None, typer.Option("--data", help="Pretraining text (default: examples/corpus.txt).")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Run every stage that exists end to end on the built-in data and write a report (what `make run` does).
+
+    Stages already finished in OUT are skipped and an interrupted one resumes, so rerunning is cheap.
+    """
+    from chatrlhf.pipeline import run_pipeline
+
+    report = run_pipeline(out, data, config, set_)
+    typer.echo(f"report: {report}")
+
+
+def main() -> None:
+    setup_logging()
+    try:
+        app()
+    except UserError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted; the last checkpoint is intact (rerun with --resume)", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""Hyper-parameters: one dataclass per stage, with YAML files and `--set section.key=value` overrides.
+
+A config file is YAML with one mapping per section, e.g.
+
+    model:
+      hidden_size: 256
+    pretrain:
+      lr: 2.0e-3
+
+Every key is checked against its dataclass: an unknown key or a value of the wrong type stops the run
+with one line that names the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class UserError(ValueError):
+    """Bad input from the user (a file, a flag, a config value): shown as one line, never a traceback."""
+
+
+class ConfigError(UserError):
+    """A config value that cannot be used; the message names the key and what was expected."""
+
+
+@dataclass
+class ModelConfig:
+    """A small Llama-architecture decoder (about 4M parameters with the default 4096-token vocabulary)."""
+
+    init_from: str = ""  # a local Hugging Face causal-LM directory to start from; empty builds from the sizes below
+    hidden_size: int = 256  # width of the residual stream
+    num_layers: int = 4  # transformer blocks
+    num_heads: int = 4  # attention heads
+    num_kv_heads: int = 4  # key/value heads (fewer than num_heads gives grouped-query attention)
+    intermediate_size: int = 704  # SwiGLU hidden width (about 8/3 of hidden_size, rounded to 64)
+    max_seq_len: int = 512  # longest sequence the rotary embedding is set up for
+    rope_theta: float = 10000.0  # rotary embedding base
+    dropout: float = 0.0  # attention dropout; RL turns it off whatever this says
+    tie_embeddings: bool = True  # share input embedding and LM head: saves vocab x hidden parameters
+    init_std: float = 0.02  # std of the normal weight initialisation
+
+
+@dataclass
+class TokenizerConfig:
+    """Byte-level BPE trained with the `tokenizers` library."""
+
+    vocab_size: int = 4096  # target size incl. special tokens; a small corpus may stop below it
+    min_frequency: int = 2  # a pair must occur this often to be merged
+
+
+@dataclass
+class PretrainConfig:
+    """Step 0: next-token prediction on packed text."""
+
+    seq_len: int = 128  # tokens per packed training sequence
+    batch_size: int = 32  # sequences per optimizer step, summed over all processes
+    grad_accum: int = 1  # micro-batches per optimizer step on each process
+    max_steps: int = 2000  # optimizer steps
+    lr: float = 2e-3  # peak learning rate (small models take large rates)
+    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
+    warmup_steps: int = 100  # linear warmup from 0 to lr
+    weight_decay: float = 0.1  # AdamW decoupled weight decay on matrices (not norms or biases)
+    beta1: float = 0.9  # AdamW beta1
+    beta2: float = 0.95  # AdamW beta2
+    grad_clip: float = 1.0  # clip the global gradient norm to this (0 turns clipping off)
+    val_fraction: float = 0.05  # share of the token stream held out for validation
+    eval_every: int = 200  # steps between held-out loss evaluations
+    eval_batches: int = 8  # batches averaged for one held-out loss
+    save_every: int = 500  # steps between checkpoints (one is always written at the end)
+    keep_checkpoints: int = 2  # older step-* directories are deleted once a newer one is in place
+    log_every: int = 10  # steps between metrics.jsonl lines
+    seed: int = 1337  # seeds init, data order and dropout
+    device: str = "auto"  # auto | cpu | cuda
+    dtype: str = "auto"  # auto | float32 | bfloat16 (auto: bf16 autocast where the hardware computes it natively)
+
+
+@dataclass
+class SampleConfig:
+    """Decoding settings of the shared sampler."""
+
+    max_new_tokens: int = 128  # stop after this many generated tokens
+    temperature: float = 1.0  # 0 means greedy decoding
+    top_k: int = 0  # keep the k most likely tokens (0 keeps all)
+    top_p: float = 1.0  # nucleus sampling mass (1.0 keeps all)
+    seed: int = 0  # seeds the sampling RNG
+
+
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig,
+    "tokenizer": TokenizerConfig,
+    "pretrain": PretrainConfig,
+    "sample": SampleConfig,
+}
+
+# Value ranges checked after every override: (test, what was expected).
+_RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
+    "model.hidden_size": (lambda v: v > 0, "a positive integer"),
+    "model.num_layers": (lambda v: v > 0, "a positive integer"),
+    "model.num_heads": (lambda v: v > 0, "a positive integer"),
+    "model.num_kv_heads": (lambda v: v > 0, "a positive integer"),
+    "model.intermediate_size": (lambda v: v > 0, "a positive integer"),
+    "model.max_seq_len": (lambda v: v > 0, "a positive integer"),
+    "model.dropout": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
+    "tokenizer.vocab_size": (lambda v: v >= 300, "an integer >= 300 (256 bytes plus special tokens)"),
+    "pretrain.seq_len": (lambda v: v > 1, "an integer > 1"),
+    "pretrain.batch_size": (lambda v: v > 0, "a positive integer"),
+    "pretrain.grad_accum": (lambda v: v > 0, "a positive integer"),
+    "pretrain.max_steps": (lambda v: v > 0, "a positive integer"),
+    "pretrain.lr": (lambda v: v > 0, "a positive number"),
+    "pretrain.min_lr_ratio": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "pretrain.warmup_steps": (lambda v: v >= 0, "an integer >= 0"),
+    "pretrain.weight_decay": (lambda v: v >= 0, "a number >= 0"),
+    "pretrain.beta1": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
+    "pretrain.beta2": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
+    "pretrain.grad_clip": (lambda v: v >= 0, "a number >= 0"),
+    "pretrain.val_fraction": (lambda v: 0.0 < v < 0.5, "a number in (0, 0.5)"),
+    "pretrain.eval_every": (lambda v: v > 0, "a positive integer"),
+    "pretrain.eval_batches": (lambda v: v > 0, "a positive integer"),
+    "pretrain.save_every": (lambda v: v > 0, "a positive integer"),
+    "pretrain.keep_checkpoints": (lambda v: v > 0, "a positive integer"),
+    "pretrain.log_every": (lambda v: v > 0, "a positive integer"),
+    "pretrain.device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
+    "pretrain.dtype": (lambda v: v in ("auto", "float32", "bfloat16"), "one of auto, float32, bfloat16"),
+    "sample.max_new_tokens": (lambda v: v > 0, "a positive integer"),
+    "sample.temperature": (lambda v: v >= 0, "a number >= 0"),
+    "sample.top_k": (lambda v: v >= 0, "an integer >= 0"),
+    "sample.top_p": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
+}
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _coerce(key: str, value: Any, typ: Any) -> Any:
+    """Return `value` as `typ`, or raise ConfigError naming `key`. Strings from --set are parsed as YAML."""
+    if isinstance(value, str) and typ is float:
+        try:  # YAML 1.1 reads "3e-3" as a string; Python's float does not
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is not None:
+            if not math.isfinite(number):
+                raise ConfigError(f"config key '{key}': expected a finite number, got {value!r}")
+            return number
+    if isinstance(value, str) and typ is not str:
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config key '{key}': cannot parse {value!r}: {e}") from None
+    origin = typing.get_origin(typ)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if value is None:
+            return None
+        typ = args[0]
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+    elif typ is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    elif typ is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif typing.get_origin(typ) is list:
+        if isinstance(value, list):
+            return value
+    else:
+        return value
+    name = getattr(typ, "__name__", str(typ))
+    raise ConfigError(f"config key '{key}': expected {name}, got {value!r}")
+
+
+def _set(section_obj: Any, section: str, key: str, value: Any) -> None:
+    types_ = _field_types(type(section_obj))
+    if key not in types_:
+        valid = ", ".join(sorted(types_))
+        raise ConfigError(f"unknown config key '{section}.{key}'; valid keys of '{section}': {valid}")
+    setattr(section_obj, key, _coerce(f"{section}.{key}", value, types_[key]))
+
+
+def _section(cfg: dict[str, Any], section: str) -> Any:
+    if section not in cfg:
+        raise ConfigError(f"unknown config section '{section}'; valid sections here: {', '.join(cfg)}")
+    return cfg[section]
+
+
+def load_config(
+    sections: list[str],
+    config_file: str | Path | None = None,
+    overrides: list[str] | None = None,
+    base: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Defaults of `sections`, updated by `base` (a saved run's config), a YAML file and then
+    `section.key=value` strings, in that order; validated."""
+    cfg = {name: SECTIONS[name]() for name in sections}
+    for section, values in (base or {}).items():
+        if section in cfg:
+            for key, value in values.items():
+                _set(cfg[section], section, key, value)
+    if config_file:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections ({', '.join(cfg)}), got {type(data).__name__}")
+        for section, values in data.items():
+            obj = _section(cfg, section)
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: section '{section}' must be a mapping of keys to values")
+            for key, value in values.items():
+                _set(obj, section, key, value)
+    for item in overrides or []:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. pretrain.lr=1e-3")
+        dotted, value = item.split("=", 1)
+        section, key = dotted.split(".", 1)
+        _set(_section(cfg, section), section, key, value)
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: dict[str, Any]) -> None:
+    """Check value ranges and cross-field rules; raise ConfigError naming the key."""
+    for section, obj in cfg.items():
+        for key in _field_types(type(obj)):
+            rule = _RANGES.get(f"{section}.{key}")
+            if rule and not rule[0](getattr(obj, key)):
+                raise ConfigError(f"config key '{section}.{key}': expected {rule[1]}, got {getattr(obj, key)!r}")
+    if "model" in cfg:
+        m = cfg["model"]
+        if m.hidden_size % m.num_heads:
+            raise ConfigError(
+                f"config key 'model.num_heads': must divide model.hidden_size={m.hidden_size}, got {m.num_heads}"
+            )
+        if m.num_heads % m.num_kv_heads:
+            raise ConfigError(
+                f"config key 'model.num_kv_heads': must divide model.num_heads={m.num_heads}, got {m.num_kv_heads}"
+            )
+
+
+def to_dict(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: dataclasses.asdict(obj) for name, obj in cfg.items()}
+
+
+def save_config(cfg: dict[str, Any], path: str | Path, extra: dict[str, Any] | None = None) -> None:
+    """Write the resolved config as YAML (plus run facts such as the command's paths)."""
+    data = to_dict(cfg)
+    if extra:
+        data["run"] = extra
+    Path(path).write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def describe(section: str) -> str:
+    """Defaults of one section as commented YAML (the dataclass's own comments), for `chatrlhf config`."""
+    cls = SECTIONS[section]
+    comments = {}
+    for line in inspect.getsource(cls).splitlines():
+        name, _, rest = line.strip().partition(":")
+        if "#" in rest and name.isidentifier():
+            comments[name] = rest.split("#", 1)[1].strip()
+    lines = [f"{section}:"]
+    for key, value in dataclasses.asdict(cls()).items():
+        rendered = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+        lines.append(f"  {key}: {rendered}  # {comments.get(key, '')}".rstrip(" #"))
+    return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "UserError",
+    "ConfigError",
+    "ModelConfig",
+    "TokenizerConfig",
+    "PretrainConfig",
+    "SampleConfig",
+    "SECTIONS",
+    "load_config",
+    "validate",
+    "save_config",
+    "describe",
+]

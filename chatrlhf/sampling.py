@@ -1,0 +1,218 @@
+"""Batched autoregressive sampling over a KV cache: the one generator every stage uses.
+
+Prompts of different lengths are left-padded so that every row's next token sits in the last column;
+position ids count real tokens only, so a padded row computes exactly what it would alone. Temperature
+0 is greedy decoding and reproduces `model.generate(do_sample=False)` token for token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from transformers import DynamicCache, PreTrainedModel
+
+
+@dataclass
+class Samples:
+    """A batch of generations. Responses are right-padded; `mask` marks real tokens, stop token included."""
+
+    prompt_ids: torch.Tensor  # (B, P) left-padded prompts
+    prompt_mask: torch.Tensor  # (B, P) 1 on real prompt tokens
+    response_ids: torch.Tensor  # (B, T) generated tokens, pad after the stop token
+    mask: torch.Tensor  # (B, T) 1 on generated tokens up to and including the stop token
+    finished: torch.Tensor  # (B,) True where a stop token was emitted within the limit
+
+    def responses(self) -> list[list[int]]:
+        """Generated ids per row, without the stop token."""
+        out = []
+        for ids, m, done in zip(self.response_ids.tolist(), self.mask.tolist(), self.finished.tolist(), strict=True):
+            n = sum(m) - int(done)
+            out.append(ids[:n])
+        return out
+
+
+def left_pad(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, mask) of shape (B, longest prompt), real tokens flush right."""
+    if not prompts or any(len(p) == 0 for p in prompts):
+        raise ValueError("every prompt needs at least one token")
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for i, p in enumerate(prompts):
+        ids[i, width - len(p) :] = torch.as_tensor(p, dtype=torch.long)
+        mask[i, width - len(p) :] = 1
+    return ids, mask
+
+
+def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Set logits outside the top-k and outside the top-p nucleus to -inf (the most likely token survives)."""
+    if top_k > 0 and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        cum = sorted_logits.softmax(-1).cumsum(-1)
+        drop_sorted = cum - sorted_logits.softmax(-1) >= top_p  # mass before this token already reaches p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def next_tokens(
+    logits: torch.Tensor, temperature: float, top_k: int, top_p: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Greedy at temperature 0; else one draw per row from softmax(logits / temperature) after filtering.
+
+    Drawn by inverting the CDF with one uniform number per row: exact, and far cheaper on CPU than
+    `torch.multinomial`, which spends ~2 ms drawing a 16 x 4096 batch.
+    """
+    if temperature == 0:
+        return logits.argmax(-1)
+    probs = filter_logits(logits.float() / temperature, top_k, top_p).softmax(-1)
+    cdf = probs.cumsum(-1)
+    u = torch.rand(len(probs), 1, generator=generator, device=probs.device) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_(max=probs.size(-1) - 1)
+
+
+# ---- the fast path for Llama-architecture models -------------------------------------------------------
+# The same arithmetic as transformers' LlamaForCausalLM, without its per-step mask building and cache
+# bookkeeping: a static KV buffer per layer, q/k/v in one matmul, one boolean mask. It is 4-5x faster at
+# the sizes trained here, where Python overhead, not FLOPs, bounds decoding. Other models take the
+# generic path through their own forward.
+
+
+def has_fast_path(model: PreTrainedModel) -> bool:
+    c = model.config
+    return (
+        type(model).__name__ == "LlamaForCausalLM"
+        and c.hidden_act == "silu"
+        and getattr(c, "rope_parameters", {}).get("rope_type", "default") == "default"
+        and not getattr(c, "attention_bias", False)
+    )
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class _LlamaDecoder:
+    """Holds the fused weights and the static KV cache of one `sample` call."""
+
+    def __init__(self, model: PreTrainedModel, batch: int, max_len: int):
+        c = model.config
+        self.model = model
+        self.heads, self.kv_heads = c.num_attention_heads, c.num_key_value_heads
+        self.head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
+        layers = model.model.layers
+        attns = [layer.self_attn for layer in layers]
+        self.qkv = [torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]) for a in attns]
+        shape = (batch, self.kv_heads, max_len, self.head_dim)
+        w = model.model.embed_tokens.weight
+        self.k = [w.new_zeros(shape) for _ in layers]
+        self.v = [w.new_zeros(shape) for _ in layers]
+
+    def __call__(self, ids: torch.Tensor, positions: torch.Tensor, key_mask: torch.Tensor, start: int) -> torch.Tensor:
+        """Logits of the last position after feeding `ids` (B, S) at cache slots start..start+S."""
+        m = self.model.model
+        b, s = ids.shape
+        end = start + s
+        h, hk, d = self.heads, self.kv_heads, self.head_dim
+        x = m.embed_tokens(ids)
+        cos, sin = m.rotary_emb(x, positions)
+        cos, sin = cos[:, None], sin[:, None]
+        mask = key_mask[:, None, None, :end].bool()
+        if s > 1:  # causal within the new tokens; a query always sees itself so padded rows stay finite
+            causal = torch.ones(s, end, dtype=torch.bool, device=ids.device).tril(start)
+            itself = causal & ~causal.tril(start - 1)
+            mask = (mask & causal) | itself
+        for i, layer in enumerate(m.layers):
+            attn = layer.self_attn
+            q, k, v = F.linear(layer.input_layernorm(x), self.qkv[i]).split([h * d, hk * d, hk * d], dim=-1)
+            q = q.view(b, s, h, d).transpose(1, 2)
+            k = k.view(b, s, hk, d).transpose(1, 2)
+            q = q * cos + rotate_half(q) * sin
+            self.k[i][:, :, start:end] = k * cos + rotate_half(k) * sin
+            self.v[i][:, :, start:end] = v.view(b, s, hk, d).transpose(1, 2)
+            a = F.scaled_dot_product_attention(
+                q, self.k[i][:, :, :end], self.v[i][:, :, :end], attn_mask=mask, scale=attn.scaling, enable_gqa=hk != h
+            )
+            x = x + attn.o_proj(a.transpose(1, 2).reshape(b, s, h * d))
+            x = x + layer.mlp(layer.post_attention_layernorm(x))
+        return self.model.lm_head(m.norm(x[:, -1]))
+
+
+def _hf_decoder(model: PreTrainedModel):
+    """The generic path: the model's own forward over a transformers DynamicCache."""
+    cache = DynamicCache(config=model.config)
+
+    def step(ids: torch.Tensor, positions: torch.Tensor, key_mask: torch.Tensor, start: int) -> torch.Tensor:
+        out = model(
+            input_ids=ids,
+            attention_mask=key_mask[:, : start + ids.size(1)],
+            position_ids=positions,
+            cache=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        return out.logits[:, -1]
+
+    return step
+
+
+@torch.no_grad()
+def sample(
+    model: PreTrainedModel,
+    prompts: Sequence[Sequence[int]],
+    *,
+    max_new_tokens: int,
+    stop_ids: Sequence[int],
+    pad_id: int,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
+    fast: bool | None = None,
+) -> Samples:
+    """Generate up to `max_new_tokens` for each prompt (token ids), stopping a row at any of `stop_ids`.
+
+    `fast=None` takes the Llama fast path where the model allows it; False forces the model's own forward.
+    """
+    device = next(model.parameters()).device
+    prompt_ids, prompt_mask = left_pad(prompts, pad_id)
+    prompt_ids, prompt_mask = prompt_ids.to(device), prompt_mask.to(device)
+    batch = len(prompts)
+    stop = torch.as_tensor(list(stop_ids), device=device)
+
+    was_training = model.training
+    model.eval()  # no dropout while sampling, whatever the caller's mode
+    width = prompt_ids.size(1)
+    use_fast = fast if fast is not None else has_fast_path(model)
+    decode = _LlamaDecoder(model, batch, width + max_new_tokens) if use_fast else _hf_decoder(model)
+    # Key mask over every cache slot: prompt padding is 0, generated slots are 1.
+    key_mask = torch.cat([prompt_mask, prompt_mask.new_ones(batch, max_new_tokens)], dim=1)
+    positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
+    inputs, start = prompt_ids, 0
+    out = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long, device=device)
+    finished = torch.zeros(batch, dtype=torch.bool, device=device)
+    n = 0
+    for n in range(max_new_tokens):
+        logits = decode(inputs, positions, key_mask, start)
+        token = next_tokens(logits, temperature, top_k, top_p, generator)
+        token = torch.where(finished, pad_id, token)
+        out[:, n] = token
+        finished |= torch.isin(token, stop)
+        if bool(finished.all()):
+            break
+        start += inputs.size(1)
+        inputs = token[:, None]
+        positions = positions[:, -1:] + 1
+    response = out[:, : n + 1]
+    # Real tokens: everything up to the first stop token (inclusive), or all when none was emitted.
+    is_stop = torch.isin(response, stop).long()
+    before_stop = (is_stop.cumsum(-1) - is_stop) == 0
+    model.train(was_training)
+    return Samples(prompt_ids, prompt_mask, response, before_stop.long(), finished)

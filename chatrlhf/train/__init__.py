@@ -1,0 +1,1 @@
+"""Training stages: one file each, sharing train/common.py."""

@@ -1,0 +1,189 @@
+"""Step 0: pretraining. Next-token loss on packed text with AdamW, warmup + cosine decay and clipping.
+
+    chatrlhf pretrain --data corpus.txt --out runs/pretrain
+    torchrun --nproc_per_node 2 -m chatrlhf.cli pretrain --data corpus.txt --out runs/pretrain
+
+The batch of step s is a fixed function of (seed, s) and every piece of state is checkpointed, so a
+resumed run ends with the same weights as an uninterrupted one. Under torchrun each process takes its
+slice of the same global batch (DDP averages gradients), so the loss curve matches a single process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+import yaml
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from chatrlhf.config import ConfigError, to_dict
+from chatrlhf.data import batch_indices, read_texts, split_windows, tokenize_stream
+from chatrlhf.model import (
+    autocast,
+    build_model,
+    check_tokenizer_matches,
+    count_params,
+    load_model,
+    pick_dtype,
+)
+from chatrlhf.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
+from chatrlhf.train import common
+
+log = logging.getLogger("chatrlhf.pretrain")
+
+
+def lm_loss(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy of a (B, T+1) batch of packed windows."""
+    logits = model(input_ids=batch[:, :-1], use_cache=False).logits
+    return F.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten())
+
+
+@torch.no_grad()
+def held_out_loss(
+    model: torch.nn.Module, val: torch.Tensor, batch_size: int, n_batches: int, device: torch.device, dtype
+) -> float:
+    """Mean loss over the first n_batches batches of the held-out windows (the same ones every time)."""
+    model.eval()
+    losses = []
+    for i in range(0, min(len(val), batch_size * n_batches), batch_size):
+        with autocast(device, dtype):
+            losses.append(lm_loss(model, val[i : i + batch_size].to(device)).item())
+    model.train()
+    return sum(losses) / len(losses)
+
+
+def prepare_tokenizer(cfg: dict[str, Any], docs: list[str], run_dir: Path, tokenizer_dir: str | None, d: common.Dist):
+    """The given tokenizer, or a BPE trained on the data by rank 0 and saved in run_dir/tokenizer."""
+    if tokenizer_dir:
+        return load_tokenizer(tokenizer_dir)
+    path = run_dir / "tokenizer"
+    if d.main:
+        tc = cfg["tokenizer"]
+        log.info("training a %d-token byte-level BPE on the data", tc.vocab_size)
+        save_tokenizer(train_tokenizer(docs, tc.vocab_size, tc.min_frequency), path)
+    common.barrier(d)
+    return load_tokenizer(path)
+
+
+def train_pretrain(
+    cfg: dict[str, Any],
+    data: list[str | Path],
+    out: str | Path,
+    tokenizer_dir: str | None = None,
+    resume: bool = False,
+) -> Path:
+    """Pretrain a causal LM on `data`; returns the final checkpoint directory (`out/latest`)."""
+    pc, mc = cfg["pretrain"], cfg["model"]
+    d = common.setup_distributed(pc.device)
+    run_dir = Path(out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    dtype = pick_dtype(pc.dtype, d.device)
+    if pc.batch_size % (d.world * pc.grad_accum):
+        raise ConfigError(
+            f"config key 'pretrain.batch_size': {pc.batch_size} must be divisible by processes x grad_accum "
+            f"= {d.world} x {pc.grad_accum}"
+        )
+    micro = pc.batch_size // (d.world * pc.grad_accum)
+
+    # Never overwrite a run by accident: an existing checkpoint is continued only when asked.
+    existing = common.latest_checkpoint(run_dir)
+    if existing and not resume:
+        raise ConfigError(f"{run_dir}: already holds checkpoints ({existing.name}); pass --resume to continue it")
+    if d.main:
+        common.remove_stale_temporaries(run_dir)
+
+    docs = read_texts(data)
+    if existing:
+        tok = load_tokenizer(existing)
+    else:
+        tok = prepare_tokenizer(cfg, docs, run_dir, tokenizer_dir, d)
+    train, val = split_windows(tokenize_stream(tok, docs), pc.seq_len, pc.val_fraction)
+
+    common.seed_everything(pc.seed)
+    if existing:
+        model = load_model(existing)
+    elif mc.init_from:
+        model = load_model(mc.init_from)
+        check_tokenizer_matches(model, tok, mc.init_from)
+    else:
+        model = build_model(mc, tok)
+    model.to(d.device).train()
+    optimizer = common.make_optimizer(model, pc.lr, pc.weight_decay, (pc.beta1, pc.beta2))
+
+    start = 0
+    if existing:
+        state = common.load_trainer_state(existing)
+        optimizer.load_state_dict(state["optimizer"])
+        common.set_rng_state(state["rng"])
+        start = state["step"]
+        if d.main:
+            common.truncate_metrics(run_dir / "metrics.jsonl", start)
+    if start >= pc.max_steps:
+        log.info("%s: already at step %d of %d; nothing to do", run_dir, start, pc.max_steps)
+        return existing
+
+    config_yaml = yaml.safe_dump(to_dict(cfg), sort_keys=False)
+    if d.main:
+        (run_dir / "config.yaml").write_text(config_yaml)
+        log.info(
+            "device %s, compute dtype %s, %d process(es); model %.2fM parameters; %d train / %d held-out "
+            "sequences of %d tokens",
+            d.device, str(dtype).removeprefix("torch."), d.world, count_params(model) / 1e6,
+            len(train), len(val), pc.seq_len,
+        )
+    net = DDP(model) if d.world > 1 else model
+    metrics = common.Metrics(run_dir, enabled=d.main)
+    bar = common.progress(pc.max_steps, start, d.main, "pretrain")
+    tokens_per_step = pc.batch_size * pc.seq_len
+    t_last, step_last = time.perf_counter(), start
+
+    for step in range(start, pc.max_steps):
+        lr = common.cosine_lr(step, pc.max_steps, pc.warmup_steps, pc.lr, pc.min_lr_ratio)
+        common.set_lr(optimizer, lr)
+        # This process's slice of the global batch, split into micro-batches for accumulation.
+        rows = batch_indices(len(train), pc.batch_size, step, pc.seed)
+        rows = rows[d.rank * micro * pc.grad_accum : (d.rank + 1) * micro * pc.grad_accum]
+        step_loss = torch.zeros((), device=d.device)
+        for i in range(pc.grad_accum):
+            batch = train[rows[i * micro : (i + 1) * micro]].to(d.device)
+            sync = i == pc.grad_accum - 1 or d.world == 1
+            with autocast(d.device, dtype), (contextlib.nullcontext() if sync else net.no_sync()):
+                loss = lm_loss(net, batch) / pc.grad_accum
+            loss.backward()
+            step_loss += loss.detach()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), pc.grad_clip or float("inf"))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        done = step + 1
+
+        if done % pc.log_every == 0 or done == pc.max_steps:
+            loss_value = common.all_reduce_mean(step_loss, d).item()
+            now = time.perf_counter()
+            tps = tokens_per_step * (done - step_last) / (now - t_last)
+            t_last, step_last = now, done
+            metrics.log(done, loss=loss_value, lr=lr, grad_norm=float(grad_norm), tokens_per_s=round(tps, 1))
+            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.1e}", tok_s=f"{tps:,.0f}")
+        if d.main and (done % pc.eval_every == 0 or done == pc.max_steps):
+            val_loss = held_out_loss(model, val, micro, pc.eval_batches, d.device, dtype)
+            metrics.log(done, val_loss=val_loss)
+            bar.write(f"step {done}: held-out loss {val_loss:.4f}")
+        if done % pc.save_every == 0 or done == pc.max_steps:
+            if d.main:
+                state = {"step": done, "optimizer": optimizer.state_dict(), "rng": common.rng_state()}
+                common.save_checkpoint(run_dir, done, model, tok, state, config_yaml, pc.keep_checkpoints)
+            common.barrier(d)
+            t_last = time.perf_counter()  # checkpoint time is not training throughput
+        bar.update(1)
+        common.kill_if_requested(done)
+
+    bar.close()
+    metrics.close()
+    final = (run_dir / "latest").resolve()
+    if d.main:
+        log.info("final checkpoint: %s", final)
+    return final

@@ -1,0 +1,64 @@
+"""Shared fixtures: a small corpus from the repo, a tiny tokenizer and the tiny model/training settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import chatrlhf  # noqa: F401  (flush-denormal)
+from chatrlhf.tokenizer import save_tokenizer, train_tokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "examples" / "corpus.txt"
+
+# A model of ~0.1M parameters and a schedule that takes a second or two per run.
+TINY = [
+    "model.hidden_size=48",
+    "model.num_layers=2",
+    "model.num_heads=4",
+    "model.num_kv_heads=2",
+    "model.intermediate_size=128",
+    "pretrain.seq_len=32",
+    "pretrain.batch_size=8",
+    "pretrain.warmup_steps=2",
+    "pretrain.lr=3e-3",
+    "pretrain.log_every=1",
+    "pretrain.eval_every=4",
+    "pretrain.eval_batches=2",
+]
+
+
+def sets(*items: str) -> list[str]:
+    """--set arguments for the CLI."""
+    return [arg for item in items for arg in ("--set", item)]
+
+
+def run_cli(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run `python -m chatrlhf.cli ARGS` as a user would; output captured."""
+    full_env = {k: v for k, v in os.environ.items() if k != "CHATRLHF_KILL_AT_STEP"}
+    full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
+    proc = subprocess.run(
+        [sys.executable, "-m", "chatrlhf.cli", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"chatrlhf {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    """About 20k characters of the example corpus."""
+    path = tmp_path_factory.mktemp("data") / "corpus.txt"
+    path.write_text(CORPUS.read_text()[:20_000])
+    return path
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir(tmp_path_factory, corpus) -> Path:
+    path = tmp_path_factory.mktemp("tok")
+    save_tokenizer(train_tokenizer([corpus.read_text()], vocab_size=320), path)
+    return path

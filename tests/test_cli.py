@@ -1,0 +1,92 @@
+"""The command line as a user meets it: --help everywhere, sampling, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import TINY, run_cli, sets
+
+COMMANDS = [["config"], ["tokenizer", "train"], ["pretrain"], ["sample"], ["pipeline"]]
+
+
+@pytest.fixture(scope="module")
+def run(corpus, tokenizer_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    run_cli("pretrain", "--data", str(corpus), "--tokenizer", str(tokenizer_dir), "--out", str(out),
+            *sets(*TINY, "pretrain.max_steps=3"))
+    return out
+
+
+def test_help_lists_every_command_and_each_has_help():
+    top = run_cli("--help").stdout
+    for name in ("config", "tokenizer", "pretrain", "sample", "pipeline"):
+        assert name in top
+    for cmd in COMMANDS:
+        out = run_cli(*cmd, "--help").stdout
+        assert "Usage:" in out and "--help" in out
+
+
+def test_config_prints_documented_defaults():
+    out = run_cli("config", "pretrain").stdout
+    assert "lr: 0.002  # peak learning rate" in out
+    bad = run_cli("config", "nope", check=False)
+    assert bad.returncode == 2 and "unknown config section 'nope'" in bad.stderr
+
+
+def test_tokenizer_train_command(corpus, tmp_path):
+    out = run_cli("tokenizer", "train", "--data", str(corpus), "--vocab-size", "300", "--out", str(tmp_path / "tok")).stdout
+    assert "tokenizer with 300 tokens" in out
+    assert (tmp_path / "tok" / "tokenizer.json").is_file()
+
+
+def test_sample_command(run):
+    out = run_cli("sample", "--model", str(run), "--prompt", "The cat", "--n", "3", "--max-new-tokens", "8").stdout
+    assert out.count("--- sample") == 3
+    assert out.count("The cat") == 3
+    chat = run_cli("sample", "--model", str(run / "latest"), "--prompt", "Hi", "--chat", "--temperature", "0",
+                   "--max-new-tokens", "5").stdout
+    assert "user: Hi\nassistant: " in chat
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["pretrain", "--data", "{tmp}/missing.txt", "--out", "{tmp}/o"], "error: {tmp}/missing.txt: no such file"),
+        (["pretrain", "--data", "{tmp}/empty.txt", "--out", "{tmp}/o"], "error: {tmp}/empty.txt: file is empty"),
+        (["pretrain", "--data", "{corpus}", "--out", "{tmp}/o", "--set", "pretrain.lr=-1"],
+         "error: config key 'pretrain.lr': expected a positive number, got -1.0"),
+        (["pretrain", "--data", "{corpus}", "--out", "{tmp}/o", "--set", "pretrain.warmup=3"],
+         "error: unknown config key 'pretrain.warmup'; valid keys of 'pretrain': batch_size, beta1"),
+        (["sample", "--model", "{tmp}/nowhere", "--prompt", "x"], "error: {tmp}/nowhere: no such model directory"),
+    ],
+)
+def test_bad_input_is_one_clear_line(args, message, corpus, tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    fill = {"tmp": str(tmp_path), "corpus": str(corpus)}
+    proc = run_cli(*[a.format(**fill) for a in args], check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(message.format(**fill))
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o" / "latest").exists()
+
+
+def test_corrupt_checkpoint_is_reported_and_kept(run, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in (run / "latest").iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    proc = run_cli("sample", "--model", str(broken), "--prompt", "x", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: {broken}: cannot load model")
+    assert weights.stat().st_size == 1000  # reported, not "repaired" or deleted
+
+
+def test_tokenizer_that_does_not_match_the_model(run, corpus, tmp_path):
+    big = tmp_path / "big"
+    run_cli("tokenizer", "train", "--data", str(corpus), "--vocab-size", "400", "--out", str(big))
+    proc = run_cli("pretrain", "--data", str(corpus), "--tokenizer", str(big), "--out", str(tmp_path / "o"),
+                   *sets(*TINY, f"model.init_from={run / 'latest'}"), check=False)
+    assert proc.returncode == 2
+    assert "tokenizer has 400 tokens but the model's embedding has 320 rows" in proc.stderr
