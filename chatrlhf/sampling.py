@@ -100,20 +100,27 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 
 class _LlamaDecoder:
-    """Holds the fused weights and the static KV cache of one `sample` call."""
+    """Holds the fused weights, the rotary tables and the static KV cache of one `sample` call."""
 
     def __init__(self, model: PreTrainedModel, batch: int, max_len: int):
         c = model.config
+        m = model.model
         self.model = model
         self.heads, self.kv_heads = c.num_attention_heads, c.num_key_value_heads
         self.head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
-        layers = model.model.layers
-        attns = [layer.self_attn for layer in layers]
+        self.eps = c.rms_norm_eps
+        attns = [layer.self_attn for layer in m.layers]
+        mlps = [layer.mlp for layer in m.layers]
         self.qkv = [torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]) for a in attns]
+        self.gate_up = [torch.cat([f.gate_proj.weight, f.up_proj.weight]) for f in mlps]
+        w = m.embed_tokens.weight
+        # cos/sin for every position this call can reach, from the model's own rotary module.
+        all_positions = torch.arange(max_len, device=w.device)[None]
+        cos, sin = m.rotary_emb(w[:1, None], all_positions)
+        self.cos, self.sin = cos[0], sin[0]
         shape = (batch, self.kv_heads, max_len, self.head_dim)
-        w = model.model.embed_tokens.weight
-        self.k = [w.new_zeros(shape) for _ in layers]
-        self.v = [w.new_zeros(shape) for _ in layers]
+        self.k = [w.new_zeros(shape) for _ in m.layers]
+        self.v = [w.new_zeros(shape) for _ in m.layers]
 
     def __call__(self, ids: torch.Tensor, positions: torch.Tensor, key_mask: torch.Tensor, start: int) -> torch.Tensor:
         """Logits of the last position after feeding `ids` (B, S) at cache slots start..start+S."""
@@ -122,27 +129,31 @@ class _LlamaDecoder:
         end = start + s
         h, hk, d = self.heads, self.kv_heads, self.head_dim
         x = m.embed_tokens(ids)
-        cos, sin = m.rotary_emb(x, positions)
-        cos, sin = cos[:, None], sin[:, None]
-        mask = key_mask[:, None, None, :end].bool()
+        cos, sin = self.cos[positions][:, None], self.sin[positions][:, None]
+        visible = key_mask[:, None, None, :end].bool()
         if s > 1:  # causal within the new tokens; a query always sees itself so padded rows stay finite
             causal = torch.ones(s, end, dtype=torch.bool, device=ids.device).tril(start)
             itself = causal & ~causal.tril(start - 1)
-            mask = (mask & causal) | itself
+            visible = (visible & causal) | itself
+        # One additive mask for all layers: SDPA would convert a boolean one in every layer.
+        mask = torch.zeros(visible.shape, dtype=x.dtype, device=x.device).masked_fill_(~visible, float("-inf"))
         for i, layer in enumerate(m.layers):
             attn = layer.self_attn
-            q, k, v = F.linear(layer.input_layernorm(x), self.qkv[i]).split([h * d, hk * d, hk * d], dim=-1)
-            q = q.view(b, s, h, d).transpose(1, 2)
-            k = k.view(b, s, hk, d).transpose(1, 2)
-            q = q * cos + rotate_half(q) * sin
-            self.k[i][:, :, start:end] = k * cos + rotate_half(k) * sin
+            hidden = F.rms_norm(x, (x.size(-1),), layer.input_layernorm.weight, self.eps)
+            qk, v = F.linear(hidden, self.qkv[i]).split([(h + hk) * d, hk * d], dim=-1)
+            qk = qk.view(b, s, h + hk, d).transpose(1, 2)
+            qk = qk * cos + rotate_half(qk) * sin  # rotary on queries and keys in one pass
+            q, k = qk.split([h, hk], dim=1)
+            self.k[i][:, :, start:end] = k
             self.v[i][:, :, start:end] = v.view(b, s, hk, d).transpose(1, 2)
             a = F.scaled_dot_product_attention(
                 q, self.k[i][:, :, :end], self.v[i][:, :, :end], attn_mask=mask, scale=attn.scaling, enable_gqa=hk != h
             )
             x = x + attn.o_proj(a.transpose(1, 2).reshape(b, s, h * d))
-            x = x + layer.mlp(layer.post_attention_layernorm(x))
-        return self.model.lm_head(m.norm(x[:, -1]))
+            hidden = F.rms_norm(x, (x.size(-1),), layer.post_attention_layernorm.weight, self.eps)
+            gate, up = F.linear(hidden, self.gate_up[i]).chunk(2, dim=-1)
+            x = x + layer.mlp.down_proj(F.silu(gate) * up)
+        return self.model.lm_head(F.rms_norm(x[:, -1], (x.size(-1),), m.norm.weight, self.eps))
 
 
 def _hf_decoder(model: PreTrainedModel):
@@ -163,7 +174,7 @@ def _hf_decoder(model: PreTrainedModel):
     return step
 
 
-@torch.no_grad()
+@torch.inference_mode()  # lighter than no_grad per op; outputs are token ids, never differentiated
 def sample(
     model: PreTrainedModel,
     prompts: Sequence[Sequence[int]],
