@@ -104,6 +104,9 @@ def test_two_processes_match_one(corpus, tokenizer_dir, tmp_path):
     assert len(one) == len(two) == 8
     assert two == pytest.approx(one, rel=1e-4, abs=1e-5)
     assert one[-1] < one[0]
+    val_one = [r["val_loss"] for r in metrics(single) if "val_loss" in r]
+    val_two = [r["val_loss"] for r in metrics(ddp) if "val_loss" in r]
+    assert len(val_one) == 2 and val_two == pytest.approx(val_one, rel=1e-4)
     a, b = weights(single), weights(ddp)
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-3, atol=1e-4)

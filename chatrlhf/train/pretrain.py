@@ -169,7 +169,8 @@ def train_pretrain(
             metrics.log(done, loss=loss_value, lr=lr, grad_norm=float(grad_norm), tokens_per_s=round(tps, 1))
             bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.1e}", tok_s=f"{tps:,.0f}")
         if d.main and (done % pc.eval_every == 0 or done == pc.max_steps):
-            val_loss = held_out_loss(model, val, micro, pc.eval_batches, d.device, dtype)
+            # Batches of the single-process micro-batch size, so the figure does not depend on the process count.
+            val_loss = held_out_loss(model, val, pc.batch_size // pc.grad_accum, pc.eval_batches, d.device, dtype)
             metrics.log(done, val_loss=val_loss)
             bar.write(f"step {done}: held-out loss {val_loss:.4f}")
         if done % pc.save_every == 0 or done == pc.max_steps:
