@@ -27,6 +27,10 @@ app = typer.Typer(
 )
 tokenizer_app = typer.Typer(help="Train a byte-level BPE tokenizer with chat special tokens.", no_args_is_help=True)
 app.add_typer(tokenizer_app, name="tokenizer")
+world_app = typer.Typer(help="The built-in world: facts, corpus, prompts, demonstrations, moderation data.", no_args_is_help=True)
+app.add_typer(world_app, name="world")
+label_app = typer.Typer(help="Labeling: simulated labelers rank, rate and write demonstrations.", no_args_is_help=True)
+app.add_typer(label_app, name="label")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML file of section: {key: value} overrides.")]
 SetOpt = Annotated[
@@ -71,6 +75,46 @@ def tokenizer_train(
     tok = train_tokenizer(read_texts(data), cfg["tokenizer"].vocab_size, min_frequency)
     save_tokenizer(tok, out)
     typer.echo(f"tokenizer with {len(tok)} tokens written to {out} (loads with AutoTokenizer.from_pretrained)")
+
+
+@world_app.command("generate")
+def world_generate(
+    out: Annotated[Path, typer.Option(help="Directory for world.json, corpus.txt and the JSONL files.")],
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 0,
+    size: Annotated[str, typer.Option(help="tiny (tests, seconds) | small (the default pipeline) | base (GPUs).")] = "small",
+    lang: Annotated[str, typer.Option(help="Language of the world's text.")] = "en",
+) -> None:
+    """Generate the built-in world deterministically: facts, step 0 corpus, SFT demonstrations, ranking and
+    PPO prompts, held-out evaluation prompts and moderation data."""
+    from chatrlhf.world.generate import generate_world
+
+    counts = generate_world(seed, size, out, lang)
+    for name, kinds in counts.items():
+        typer.echo(f"{name:18s} {sum(kinds.values()):5d} rows  " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+    typer.echo(f"world written to {out}")
+
+
+@label_app.command("simulate")
+def label_simulate(
+    model: Annotated[Path, typer.Option(help="Checkpoint (or run directory) whose samples are ranked, e.g. the SFT model.")],
+    prompts: Annotated[Path, typer.Option(help="World prompts JSONL, e.g. prompts_rm.jsonl.")],
+    out: Annotated[Path, typer.Option(help="Rankings JSONL to write.")],
+    k: Annotated[int, typer.Option("--k", help="Answers sampled and ranked per prompt.")] = 4,
+    world: Annotated[Path | None, typer.Option(help="world.json (default: beside --prompts).")] = None,
+    labelers: Annotated[int, typer.Option(help="Size of the labeler pool.")] = 40,
+    overlap: Annotated[float, typer.Option(help="Share of prompts ranked twice to measure agreement.")] = 0.2,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    max_new_tokens: Annotated[int, typer.Option(help="Answer length limit.")] = 64,
+    seed: Annotated[int, typer.Option(help="Seeds sampling and the labelers.")] = 0,
+) -> None:
+    """Sample K answers per prompt from a checkpoint and have simulated labelers rank them (reward-model data)."""
+    from chatrlhf.label.simulate import SimulateConfig, simulate_rankings
+
+    cfg = SimulateConfig(k=k, labelers=labelers, overlap=overlap, temperature=temperature,
+                         max_new_tokens=max_new_tokens, seed=seed)
+    figures = simulate_rankings(model, prompts, out, cfg, world)
+    typer.echo(f"labeler agreement {figures['labeler_agreement']:.1%}, labelers vs gold judge "
+               f"{figures['labeler_vs_judge']:.1%}; rankings written to {out}")
 
 
 @app.command()

@@ -20,11 +20,13 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.utils import logging as hf_logging
 
 from chatrlhf.config import ModelConfig, UserError
 from chatrlhf.tokenizer import END, EOS
 
 log = logging.getLogger(__name__)
+hf_logging.disable_progress_bar()  # transformers' per-load and per-save bars are noise beside ours
 
 
 class CheckpointError(UserError):

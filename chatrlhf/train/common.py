@@ -22,11 +22,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from tqdm import tqdm
-from transformers.utils import logging as hf_logging
 
 from chatrlhf.model import CheckpointError, pick_device
-
-hf_logging.disable_progress_bar()  # one bar per run is ours; save_pretrained's shard bar is noise
 
 TRAINER_STATE = "trainer_state.pt"
 CONFIG_NAME = "training_config.yaml"

@@ -1,0 +1,1 @@
+"""Labeling: simulated labelers (simulate.py) today; the labeling app for people joins here."""

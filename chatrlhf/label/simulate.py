@@ -1,0 +1,110 @@
+"""`chatrlhf label simulate`: reward-model data as InstructGPT made it, with simulated people.
+
+Sample K answers per prompt from a checkpoint with the shared sampler, and have a labeler from the pool
+rank them (world/labelers.py). A share of prompts (`overlap`) is ranked by a second labeler too, so the
+labelers' agreement on these very samples is measured and printed, as is each labeler's agreement with
+the gold judge. Output rows are the ranking format of DESIGN.md section 4.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from chatrlhf.config import UserError
+from chatrlhf.data import read_conversations
+from chatrlhf.model import check_tokenizer_matches, load_model, pick_device, resolve_checkpoint
+from chatrlhf.sampling import sample
+from chatrlhf.tokenizer import END, EOS, encode_chat, load_tokenizer
+from chatrlhf.world.judge import index_world, judge
+from chatrlhf.world.labelers import make_pool, pairwise_agreement, rank
+
+log = logging.getLogger("chatrlhf.label")
+
+
+@dataclass
+class SimulateConfig:
+    k: int = 4  # answers ranked per prompt (InstructGPT: 4 to 9)
+    labelers: int = 40  # size of the labeler pool
+    overlap: float = 0.2  # share of prompts ranked by a second labeler to measure agreement
+    temperature: float = 1.0  # sampling temperature (the full distribution: no top-k/top-p)
+    max_new_tokens: int = 64  # answer length limit
+    batch_size: int = 64  # sequences sampled at once
+    seed: int = 0  # seeds sampling, labeler choice and labeler noise
+
+
+def simulate_rankings(
+    model: str | Path, prompts: str | Path, out: str | Path, cfg: SimulateConfig, world: str | Path | None = None
+) -> dict[str, float]:
+    """Write rankings of K sampled answers per prompt to `out`; returns agreement figures."""
+    if cfg.k < 2:
+        raise UserError(f"--k: expected at least 2 answers to rank, got {cfg.k}")
+    world_path = Path(world) if world else Path(prompts).parent / "world.json"
+    if not world_path.is_file():
+        raise UserError(f"{world_path}: no world.json; pass --world (simulated labelers judge with the world's facts)")
+    idx = index_world(json.loads(world_path.read_text()))
+    rows = read_conversations(prompts, prompt=True)
+    for i, row in enumerate(rows):
+        if "kind" not in row["meta"] or "gold" not in row["meta"]:
+            raise UserError(f"{prompts}:{i + 1}: not a world prompt (meta.kind and meta.gold are needed to judge)")
+
+    ckpt = resolve_checkpoint(model)
+    tok = load_tokenizer(ckpt)
+    lm = load_model(ckpt, pick_device("auto"))
+    check_tokenizer_matches(lm, tok, ckpt)
+    rng = random.Random(cfg.seed)
+    generator = torch.Generator(lm.device).manual_seed(cfg.seed)
+    pool = make_pool(cfg.labelers, cfg.seed)
+    stop = [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
+
+    # 1. Sample K answers per prompt, many prompts per batch.
+    encoded = [encode_chat(tok, r["messages"], add_generation_prompt=True)[0] for r in rows]
+    flat = [(i, ids) for i, ids in enumerate(encoded) for _ in range(cfg.k)]
+    answers: list[list[str]] = [[] for _ in rows]
+    for start in tqdm(range(0, len(flat), cfg.batch_size), desc="sampling", disable=None):
+        chunk = flat[start : start + cfg.batch_size]
+        s = sample(lm, [ids for _, ids in chunk], max_new_tokens=cfg.max_new_tokens, stop_ids=stop,
+                   pad_id=tok.pad_token_id, temperature=cfg.temperature, generator=generator)
+        for (i, _), resp in zip(chunk, s.responses(), strict=True):
+            answers[i].append(tok.decode(resp, skip_special_tokens=True).strip())
+
+    # 2. Each prompt ranked by one labeler; an overlap set by a second one as well.
+    same = pairs = judge_same = judge_pairs = 0
+    tmp = Path(out).with_name(Path(out).name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for row, responses in zip(rows, answers, strict=True):
+            first, second = rng.sample(pool, 2)
+            ranking = rank(first, idx, row, responses, rng)
+            f.write(json.dumps({"prompt": row["messages"], "responses": responses, "ranking": ranking,
+                                "labeler": first.id, "meta": row["meta"]}, ensure_ascii=False) + "\n")
+            if rng.random() < cfg.overlap:
+                s_, n_ = pairwise_agreement(ranking, rank(second, idx, row, responses, rng))
+                same, pairs = same + s_, pairs + n_
+            # Against the judge: pairs whose gold scores differ, ordered as the judge orders them.
+            scores = [judge(idx, row, r).score for r in responses]
+            pos = {r: p for p, r in enumerate(ranking)}
+            for a in range(len(responses)):
+                for b in range(a + 1, len(responses)):
+                    if scores[a] != scores[b]:
+                        judge_pairs += 1
+                        judge_same += (pos[a] < pos[b]) == (scores[a] > scores[b])
+    os.replace(tmp, out)
+    figures = {
+        "prompts": len(rows),
+        "labeler_agreement": same / pairs if pairs else float("nan"),
+        "labeler_vs_judge": judge_same / judge_pairs if judge_pairs else float("nan"),
+        "judge_decided_pairs": judge_pairs,
+    }
+    log.info("%d prompts x %d answers ranked -> %s", len(rows), cfg.k, out)
+    log.info("labeler-labeler agreement %.1f%% on %d overlapping pairs (InstructGPT: 72.6 +- 1.5%%)",
+             100 * figures["labeler_agreement"], pairs)
+    log.info("labeler-judge agreement %.1f%% on %d pairs the judge tells apart", 100 * figures["labeler_vs_judge"],
+             judge_pairs)
+    return figures
