@@ -87,10 +87,13 @@ def world_generate(
     """Generate the built-in world deterministically: facts, step 0 corpus, SFT demonstrations, ranking and
     PPO prompts, held-out evaluation prompts and moderation data."""
     from chatrlhf.world.generate import generate_world
+    from chatrlhf.world.labelers import calibration_agreement
 
     counts = generate_world(seed, size, out, lang)
     for name, kinds in counts.items():
         typer.echo(f"{name:18s} {sum(kinds.values()):5d} rows  " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+    typer.echo(f"simulated labelers agree on {calibration_agreement(out, seed):.1%} of pairs of a fixed sample of "
+               "mixed-quality answers (InstructGPT's labelers: 72.6 +- 1.5%)")
     typer.echo(f"world written to {out}")
 
 
@@ -205,17 +208,18 @@ def sample(
 @app.command()
 def pipeline(
     out: Annotated[Path, typer.Option(help="Directory for every stage's run and the report.")] = Path("runs/default"),
-    data: Annotated[list[Path] | None, typer.Option("--data", help="Pretraining text (default: examples/corpus.txt).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the built-in world.")] = 0,
+    world_size: Annotated[str, typer.Option(help="tiny | small | base")] = "small",
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Run every stage that exists end to end on the built-in data and write a report (what `make run` does).
+    """Run every stage that exists end to end on the built-in world and write a report (what `make run` does).
 
     Stages already finished in OUT are skipped and an interrupted one resumes, so rerunning is cheap.
     """
     from chatrlhf.pipeline import run_pipeline
 
-    report = run_pipeline(out, data, config, set_)
+    report = run_pipeline(out, seed, world_size, config, set_)
     typer.echo(f"report: {report}")
 
 

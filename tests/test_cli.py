@@ -90,3 +90,20 @@ def test_tokenizer_that_does_not_match_the_model(run, corpus, tmp_path):
                    *sets(*TINY, f"model.init_from={run / 'latest'}"), check=False)
     assert proc.returncode == 2
     assert "tokenizer has 400 tokens but the model's embedding has 320 rows" in proc.stderr
+
+
+def test_pipeline_on_the_tiny_world(tmp_path):
+    """`make run` in miniature: world, pretraining, recall and samples, a report; a rerun resumes, not redoes."""
+    out = tmp_path / "pipe"
+    args = ["pipeline", "--out", str(out), "--world-size", "tiny", *sets(*TINY, "pretrain.max_steps=6",
+            "pretrain.save_every=3", "tokenizer.vocab_size=400")]
+    proc = run_cli(*args)
+    assert proc.stdout.strip().endswith(f"report: {out / 'report.md'}")
+    report = (out / "report.md").read_text()
+    assert "held-out regions (facts only in the corpus):" in report and "## Samples" in report
+    assert (out / "world" / "world.json").is_file() and (out / "pretrain" / "step-000006").is_dir()
+    before = (out / "pretrain" / "metrics.jsonl").read_text()
+    run_cli(*args)
+    assert (out / "pretrain" / "metrics.jsonl").read_text() == before  # finished stages are not rerun
+    clash = run_cli("pipeline", "--out", str(out), "--world-size", "tiny", "--seed", "9", check=False)
+    assert clash.returncode == 2 and "holds the tiny world of seed 0" in clash.stderr

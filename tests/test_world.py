@@ -257,6 +257,8 @@ def test_world_generate_and_label_simulate_commands(tmp_path, tokenizer_dir):
 
     out = run_cli("world", "generate", "--seed", "1", "--size", "tiny", "--out", str(tmp_path / "w")).stdout
     assert "prompts_rm.jsonl" in out and f"world written to {tmp_path / 'w'}" in out
+    agreed = float(out.split("simulated labelers agree on ")[1].split("%")[0])
+    assert 68 <= agreed <= 78
     # A tiny random policy stands in for the SFT model: the point is the plumbing and the file format.
     tok = load_tokenizer(tokenizer_dir)
     torch.manual_seed(0)

@@ -9,12 +9,14 @@ about 73% of pairs of model answers, the agreement InstructGPT measured between 
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
-from chatrlhf.world.judge import WorldIndex, judge
+from chatrlhf.world.judge import WorldIndex, index_world, judge
 
 NOISE = 1.1  # mean std of a labeler's perception noise, in judge-score units (0..7); sets the agreement
 LENGTH_TASTE = 0.25  # std across labelers of the bonus per 10 words (some like long answers, some short)
@@ -97,3 +99,14 @@ def synthetic_answers(idx: WorldIndex, prompt: dict, k: int, rng: random.Random)
         other["capital"] + " is the answer to that.",
     ]
     return rng.sample(variants, k)
+
+
+def calibration_agreement(world_dir: str | Path, seed: int = 0, k: int = 4) -> float:
+    """Agreement of the default pool on synthetic answers to a world's eval and ranking prompts."""
+    world_dir = Path(world_dir)
+    idx = index_world(json.loads((world_dir / "world.json").read_text()))
+    prompts = [json.loads(line) for name in ("eval.jsonl", "prompts_rm.jsonl")
+               for line in (world_dir / name).read_text().splitlines()]
+    rng = random.Random(seed)
+    items = [(p, synthetic_answers(idx, p, k, rng)) for p in prompts]
+    return agreement(make_pool(seed=seed), idx, items, seed=seed)
