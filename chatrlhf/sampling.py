@@ -7,11 +7,12 @@ position ids count real tokens only, so a padded row computes exactly what it wo
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from transformers import DynamicCache, PreTrainedModel
 
 
@@ -99,6 +100,63 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x2, x1), dim=-1)
 
 
+def _llama_layers(
+    x: torch.Tensor,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    mask: torch.Tensor,
+    start: int,
+    k_cache: list[torch.Tensor],
+    v_cache: list[torch.Tensor],
+    qkv: list[torch.Tensor],
+    o_proj: list[torch.Tensor],
+    gate_up: list[torch.Tensor],
+    down: list[torch.Tensor],
+    norm1: list[torch.Tensor],
+    norm2: list[torch.Tensor],
+    norm_f: torch.Tensor,
+    lm_head: torch.Tensor,
+    heads: int,
+    kv_heads: int,
+    scale: float,
+    eps: float,
+) -> torch.Tensor:
+    """Logits of the last position after running embeddings `x` (B, S, H) through every layer, writing
+    keys and values into cache slots start..start+S. TorchScript-compiled: at these sizes the step is
+    bound by per-op overhead, and scripting it cut a decode step from 2.0-2.4 ms to 1.3-1.4 ms."""
+    b, s, hidden = x.size(0), x.size(1), x.size(2)
+    end = start + s
+    d = k_cache[0].size(-1)
+    half = d // 2
+    inter = down[0].size(1)
+    for i in range(len(qkv)):
+        y = torch.nn.functional.linear(torch.rms_norm(x, [hidden], norm1[i], eps), qkv[i])
+        qk = y[..., : (heads + kv_heads) * d].view(b, s, heads + kv_heads, d).transpose(1, 2)
+        qk = qk * cos + torch.cat((-qk[..., half:], qk[..., :half]), -1) * sin  # rotary on q and k in one pass
+        k_cache[i][:, :, start:end] = qk[:, heads:]
+        v_cache[i][:, :, start:end] = y[..., (heads + kv_heads) * d :].view(b, s, kv_heads, d).transpose(1, 2)
+        a = torch.nn.functional.scaled_dot_product_attention(
+            qk[:, :heads], k_cache[i][:, :, :end], v_cache[i][:, :, :end], attn_mask=mask, scale=scale,
+            enable_gqa=kv_heads != heads,
+        )
+        x = x + torch.nn.functional.linear(a.transpose(1, 2).reshape(b, s, heads * d), o_proj[i])
+        g = torch.nn.functional.linear(torch.rms_norm(x, [hidden], norm2[i], eps), gate_up[i])
+        x = x + torch.nn.functional.linear(torch.nn.functional.silu(g[..., :inter]) * g[..., inter:], down[i])
+    return torch.nn.functional.linear(torch.rms_norm(x[:, -1], [hidden], norm_f, eps), lm_head)
+
+
+@functools.cache
+def _scripted_layers():
+    """TorchScript is deprecated in recent torch but still the cheapest way to cut per-op overhead on CPU
+    (torch.compile costs ~30 s a shape here); where it is gone, the same function runs eagerly."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.script(_llama_layers)
+    except Exception:  # noqa: BLE001  (any scripting failure means: run it eagerly)
+        return _llama_layers
+
+
 class _LlamaDecoder:
     """Holds the fused weights, the rotary tables and the static KV cache of one `sample` call."""
 
@@ -107,53 +165,49 @@ class _LlamaDecoder:
         m = model.model
         self.model = model
         self.heads, self.kv_heads = c.num_attention_heads, c.num_key_value_heads
-        self.head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
+        head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
         self.eps = c.rms_norm_eps
+        self.scale = m.layers[0].self_attn.scaling
         attns = [layer.self_attn for layer in m.layers]
         mlps = [layer.mlp for layer in m.layers]
-        self.qkv = [torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]) for a in attns]
-        self.gate_up = [torch.cat([f.gate_proj.weight, f.up_proj.weight]) for f in mlps]
+        self.weights = {
+            "qkv": [torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]) for a in attns],
+            "o_proj": [a.o_proj.weight for a in attns],
+            "gate_up": [torch.cat([f.gate_proj.weight, f.up_proj.weight]) for f in mlps],
+            "down": [f.down_proj.weight for f in mlps],
+            "norm1": [layer.input_layernorm.weight for layer in m.layers],
+            "norm2": [layer.post_attention_layernorm.weight for layer in m.layers],
+            "norm_f": m.norm.weight,
+            "lm_head": model.lm_head.weight,
+        }
         w = m.embed_tokens.weight
         # cos/sin for every position this call can reach, from the model's own rotary module.
-        all_positions = torch.arange(max_len, device=w.device)[None]
-        cos, sin = m.rotary_emb(w[:1, None], all_positions)
+        cos, sin = m.rotary_emb(w[:1, None], torch.arange(max_len, device=w.device)[None])
         self.cos, self.sin = cos[0], sin[0]
-        shape = (batch, self.kv_heads, max_len, self.head_dim)
+        shape = (batch, self.kv_heads, max_len, head_dim)
         self.k = [w.new_zeros(shape) for _ in m.layers]
         self.v = [w.new_zeros(shape) for _ in m.layers]
+        self.additive: torch.Tensor | None = None
 
     def __call__(self, ids: torch.Tensor, positions: torch.Tensor, key_mask: torch.Tensor, start: int) -> torch.Tensor:
         """Logits of the last position after feeding `ids` (B, S) at cache slots start..start+S."""
-        m = self.model.model
-        b, s = ids.shape
+        s = ids.size(1)
         end = start + s
-        h, hk, d = self.heads, self.kv_heads, self.head_dim
-        x = m.embed_tokens(ids)
-        cos, sin = self.cos[positions][:, None], self.sin[positions][:, None]
-        visible = key_mask[:, None, None, :end].bool()
-        if s > 1:  # causal within the new tokens; a query always sees itself so padded rows stay finite
+        x = self.model.model.embed_tokens(ids)
+        if s == 1:  # decoding: a view of the additive key mask, built once per call
+            if self.additive is None:
+                self.additive = torch.zeros(key_mask.shape, dtype=x.dtype, device=x.device).masked_fill_(
+                    key_mask == 0, float("-inf"))[:, None, None]
+            mask = self.additive[..., :end]
+        else:  # causal within the new tokens; a query always sees itself so padded rows stay finite
             causal = torch.ones(s, end, dtype=torch.bool, device=ids.device).tril(start)
             itself = causal & ~causal.tril(start - 1)
-            visible = (visible & causal) | itself
-        # One additive mask for all layers: SDPA would convert a boolean one in every layer.
-        mask = torch.zeros(visible.shape, dtype=x.dtype, device=x.device).masked_fill_(~visible, float("-inf"))
-        for i, layer in enumerate(m.layers):
-            attn = layer.self_attn
-            hidden = F.rms_norm(x, (x.size(-1),), layer.input_layernorm.weight, self.eps)
-            qk, v = F.linear(hidden, self.qkv[i]).split([(h + hk) * d, hk * d], dim=-1)
-            qk = qk.view(b, s, h + hk, d).transpose(1, 2)
-            qk = qk * cos + rotate_half(qk) * sin  # rotary on queries and keys in one pass
-            q, k = qk.split([h, hk], dim=1)
-            self.k[i][:, :, start:end] = k
-            self.v[i][:, :, start:end] = v.view(b, s, hk, d).transpose(1, 2)
-            a = F.scaled_dot_product_attention(
-                q, self.k[i][:, :, :end], self.v[i][:, :, :end], attn_mask=mask, scale=attn.scaling, enable_gqa=hk != h
-            )
-            x = x + attn.o_proj(a.transpose(1, 2).reshape(b, s, h * d))
-            hidden = F.rms_norm(x, (x.size(-1),), layer.post_attention_layernorm.weight, self.eps)
-            gate, up = F.linear(hidden, self.gate_up[i]).chunk(2, dim=-1)
-            x = x + layer.mlp.down_proj(F.silu(gate) * up)
-        return self.model.lm_head(F.rms_norm(x[:, -1], (x.size(-1),), m.norm.weight, self.eps))
+            visible = (key_mask[:, None, None, :end].bool() & causal) | itself
+            # One additive mask for all layers: SDPA would convert a boolean one in every layer.
+            mask = torch.zeros(visible.shape, dtype=x.dtype, device=x.device).masked_fill_(~visible, float("-inf"))
+        cos, sin = self.cos[positions][:, None], self.sin[positions][:, None]
+        return _scripted_layers()(x, cos, sin, mask, start, self.k, self.v, **self.weights,
+                                  heads=self.heads, kv_heads=self.kv_heads, scale=self.scale, eps=self.eps)
 
 
 def _hf_decoder(model: PreTrainedModel):
