@@ -50,7 +50,7 @@ def setup_logging() -> None:
 
 @app.command("config")
 def config_show(
-    section: Annotated[str | None, typer.Argument(help="One section (model, tokenizer, pretrain, sample).")] = None,
+    section: Annotated[str | None, typer.Argument(help="One section (model, tokenizer, pretrain, sft, sample).")] = None,
 ) -> None:
     """Print the default configuration, with a comment on every key."""
     names = [section] if section else list(config_mod.SECTIONS)
@@ -142,6 +142,28 @@ def pretrain(
     final = train_pretrain(cfg, data, out, tokenizer_dir=str(tokenizer) if tokenizer else None, resume=resume)
     if int(os.environ.get("RANK", "0")) == 0:
         typer.echo(f"model: {final}")
+
+
+@app.command()
+def sft(
+    model: Annotated[Path, typer.Option(help="Pretrained checkpoint or run directory to fine-tune.")],
+    data: Annotated[Path, typer.Option(help="Demonstrations: conversation JSONL, or {\"prompt\", \"completion\"} rows.")],
+    out: Annotated[Path, typer.Option(help="Run directory: one checkpoint per epoch, best (lowest held-out loss), latest.")],
+    world: Annotated[
+        Path | None, typer.Option(help="world.json whose gold judge scores held-out answers (default: beside --data).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/latest.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Step 1: fine-tune on demonstrations with the loss on assistant tokens only; keep the best epoch."""
+    from chatrlhf.train.sft import train_sft
+
+    base = _saved_config(out) if resume else None
+    cfg = config_mod.load_config(["sft"], config, set_, base=base)
+    chosen = train_sft(cfg, model, data, out, world=world, resume=resume)
+    if int(os.environ.get("RANK", "0")) == 0:
+        typer.echo(f"model: {chosen}")
 
 
 def _saved_config(run_dir: Path) -> dict | None:

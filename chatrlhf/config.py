@@ -95,10 +95,37 @@ class SampleConfig:
     seed: int = 0  # seeds the sampling RNG
 
 
+@dataclass
+class SFTConfig:
+    """Step 1: supervised fine-tuning on demonstrations, loss on assistant tokens only."""
+
+    epochs: int = 16  # passes over the demonstrations (InstructGPT: 16, choosing the checkpoint afterwards)
+    batch_size: int = 16  # conversations per optimizer step, summed over all processes
+    grad_accum: int = 1  # micro-batches per optimizer step on each process
+    max_len: int = 256  # longer conversations keep their first max_len tokens
+    lr: float = 3e-4  # peak learning rate
+    min_lr_ratio: float = 0.0  # cosine decays to lr * min_lr_ratio (InstructGPT: cosine to 0)
+    warmup_steps: int = 10  # linear warmup
+    weight_decay: float = 0.0  # AdamW weight decay on matrices
+    beta1: float = 0.9  # AdamW beta1
+    beta2: float = 0.95  # AdamW beta2
+    grad_clip: float = 1.0  # global gradient-norm clip (0 turns it off)
+    dropout: float = 0.0  # attention dropout while fine-tuning (InstructGPT used 0.2 residual dropout at scale)
+    val_fraction: float = 0.1  # share of demonstrations held out for the loss that selects the checkpoint
+    eval_prompts: int = 64  # held-out prompts the gold judge scores after each epoch (0 turns it off)
+    eval_max_new_tokens: int = 64  # answer length limit when judging
+    keep_checkpoints: int = 3  # newest epoch checkpoints kept (the best one is always kept)
+    log_every: int = 10  # steps between metrics.jsonl lines
+    seed: int = 1337  # seeds the split, data order and dropout
+    device: str = "auto"  # auto | cpu | cuda
+    dtype: str = "auto"  # auto | float32 | bfloat16
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "tokenizer": TokenizerConfig,
     "pretrain": PretrainConfig,
+    "sft": SFTConfig,
     "sample": SampleConfig,
 }
 
@@ -131,6 +158,25 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "pretrain.log_every": (lambda v: v > 0, "a positive integer"),
     "pretrain.device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
     "pretrain.dtype": (lambda v: v in ("auto", "float32", "bfloat16"), "one of auto, float32, bfloat16"),
+    "sft.epochs": (lambda v: v > 0, "a positive integer"),
+    "sft.batch_size": (lambda v: v > 0, "a positive integer"),
+    "sft.grad_accum": (lambda v: v > 0, "a positive integer"),
+    "sft.max_len": (lambda v: v > 8, "an integer > 8"),
+    "sft.lr": (lambda v: v > 0, "a positive number"),
+    "sft.min_lr_ratio": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "sft.warmup_steps": (lambda v: v >= 0, "an integer >= 0"),
+    "sft.weight_decay": (lambda v: v >= 0, "a number >= 0"),
+    "sft.beta1": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
+    "sft.beta2": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
+    "sft.grad_clip": (lambda v: v >= 0, "a number >= 0"),
+    "sft.dropout": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
+    "sft.val_fraction": (lambda v: 0.0 < v < 0.5, "a number in (0, 0.5)"),
+    "sft.eval_prompts": (lambda v: v >= 0, "an integer >= 0"),
+    "sft.eval_max_new_tokens": (lambda v: v > 0, "a positive integer"),
+    "sft.keep_checkpoints": (lambda v: v > 0, "a positive integer"),
+    "sft.log_every": (lambda v: v > 0, "a positive integer"),
+    "sft.device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
+    "sft.dtype": (lambda v: v in ("auto", "float32", "bfloat16"), "one of auto, float32, bfloat16"),
     "sample.max_new_tokens": (lambda v: v > 0, "a positive integer"),
     "sample.temperature": (lambda v: v >= 0, "a number >= 0"),
     "sample.top_k": (lambda v: v >= 0, "an integer >= 0"),
@@ -291,6 +337,7 @@ __all__ = [
     "TokenizerConfig",
     "PretrainConfig",
     "SampleConfig",
+    "SFTConfig",
     "SECTIONS",
     "load_config",
     "validate",

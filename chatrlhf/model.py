@@ -34,12 +34,14 @@ class CheckpointError(UserError):
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """`path` itself if it is a model directory, else the checkpoint its `latest` link points to."""
+    """`path` itself if it is a model directory, else the run's selected checkpoint (`best`, which SFT
+    picks by held-out loss) or its last one (`latest`)."""
     path = Path(path)
     if (path / "config.json").is_file():
         return path
-    if (path / "latest").exists():
-        return (path / "latest").resolve()
+    for link in ("best", "latest"):
+        if (path / link).exists():
+            return (path / link).resolve()
     if not path.exists():
         raise CheckpointError(f"{path}: no such model directory")
     raise CheckpointError(f"{path}: not a model directory (no config.json) and not a run directory (no latest/)")

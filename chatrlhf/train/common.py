@@ -170,21 +170,26 @@ def save_checkpoint(
         shutil.rmtree(old)
     else:
         os.rename(tmp, final)
-    link_tmp = run_dir / f".latest-{os.getpid()}"
-    if link_tmp.is_symlink():
-        link_tmp.unlink()
-    os.symlink(final.name, link_tmp)
-    os.replace(link_tmp, run_dir / "latest")
+    point_link(run_dir, "latest", final)
     prune_checkpoints(run_dir, keep)
     return final
 
 
+def point_link(run_dir: Path, name: str, target: Path) -> None:
+    """Make `run_dir/name` a relative link to `target`, atomically (os.replace of a fresh link)."""
+    tmp = run_dir / f".{name}-{os.getpid()}"
+    if tmp.is_symlink():
+        tmp.unlink()
+    os.symlink(target.name, tmp)
+    os.replace(tmp, run_dir / name)
+
+
 def prune_checkpoints(run_dir: Path, keep: int) -> None:
-    """Delete all but the newest `keep` step-* directories (never the one `latest` points to)."""
-    current = (run_dir / "latest").resolve()
+    """Delete all but the newest `keep` step-* directories (never one that `latest` or `best` points to)."""
+    pinned = {(run_dir / link).resolve() for link in ("latest", "best") if (run_dir / link).is_symlink()}
     steps = sorted(p for p in run_dir.glob("step-*") if p.is_dir())
     for p in steps[:-keep]:
-        if p.resolve() != current:
+        if p.resolve() not in pinned:
             shutil.rmtree(p)
 
 

@@ -1,0 +1,86 @@
+"""Step 1 through the CLI: held-out loss falls, the best epoch is selected, resume is exact, bad rows
+are named by file:line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from chatrlhf.train.sft import collate, encode_demonstrations
+from tests.conftest import TINY, run_cli, sets
+
+SFT = ["sft.batch_size=8", "sft.lr=3e-3", "sft.warmup_steps=2", "sft.log_every=1", "sft.eval_prompts=8",
+       "sft.eval_max_new_tokens=12", "sft.keep_checkpoints=2"]
+
+
+@pytest.fixture(scope="module")
+def world_and_model(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("sft")
+    run_cli("world", "generate", "--seed", "2", "--size", "tiny", "--out", str(root / "world"))
+    run_cli("pretrain", "--data", str(root / "world" / "corpus.txt"), "--out", str(root / "pretrain"),
+            *sets(*TINY, "tokenizer.vocab_size=400", "pretrain.max_steps=40", "pretrain.save_every=40"))
+    return root / "world", root / "pretrain"
+
+
+def metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_sft_lowers_held_out_loss_and_selects_the_best_epoch(world_and_model, tmp_path):
+    world, pretrained = world_and_model
+    out = tmp_path / "sft"
+    proc = run_cli("sft", "--model", str(pretrained), "--data", str(world / "sft.jsonl"), "--out", str(out),
+                   *sets(*SFT, "sft.epochs=4"))
+    evals = [r for r in metrics(out) if "val_loss" in r]
+    assert [r["epoch"] for r in evals] == [0, 1, 2, 3, 4]  # epoch 0 is the pretrained model
+    assert evals[-1]["val_loss"] < evals[0]["val_loss"] - 0.5
+    assert all("judge_score" in r and 0 <= r["judge_score"] <= 7 for r in evals)  # the world's judge is found
+    best_epoch = min(evals[1:], key=lambda r: r["val_loss"])
+    assert os.readlink(out / "best") == f"step-{best_epoch['step']:06d}"
+    assert f"model: {out / os.readlink(out / 'best')}" in proc.stdout
+    assert len(list(out.glob("step-*"))) <= 3  # two newest plus best
+
+
+def test_sft_resume_after_sigkill_is_exact(world_and_model, tmp_path):
+    world, pretrained = world_and_model
+    args = ["sft", "--model", str(pretrained), "--data", str(world / "sft.jsonl"), *sets(*SFT, "sft.epochs=3",
+            "sft.eval_prompts=0")]
+    run_cli(*args, "--out", str(tmp_path / "full"))
+    steps_per_epoch = int(os.readlink(tmp_path / "full" / "latest").split("-")[1]) // 3
+    killed = tmp_path / "killed"
+    proc = run_cli(*args, "--out", str(killed), env={"CHATRLHF_KILL_AT_STEP": str(steps_per_epoch + 1)}, check=False)
+    assert proc.returncode == -signal.SIGKILL
+    run_cli(*args, "--out", str(killed), "--resume")
+    a = load_file(str(tmp_path / "full" / "latest" / "model.safetensors"))
+    b = load_file(str(killed / "latest" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_bad_demonstrations_are_named_by_file_and_line(world_and_model, tmp_path):
+    _, pretrained = world_and_model
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'
+                    '{"messages": [{"role": "user", "content": "no answer here"}]}\n')
+    proc = run_cli("sft", "--model", str(pretrained), "--data", str(data), "--out", str(tmp_path / "o"), check=False)
+    assert proc.returncode == 2
+    assert f"error: {data}:2: conversation has no assistant turn" in proc.stderr
+
+
+def test_loss_mask_covers_assistant_tokens_only(world_and_model):
+    from chatrlhf.tokenizer import load_tokenizer
+
+    _, pretrained = world_and_model
+    tok = load_tokenizer(pretrained / "latest")
+    rows = [{"messages": [{"role": "user", "content": "Hi there"}, {"role": "assistant", "content": "Hello"},
+                          {"role": "user", "content": "Bye"}, {"role": "assistant", "content": "Goodbye"}]}]
+    (ids, mask), = encode_demonstrations(tok, rows, max_len=64)
+    assert tok.decode([i for i, m in zip(ids, mask, strict=True) if m]) == "Hello<|end|>Goodbye<|end|>"
+    batch_ids, batch_mask = collate([(ids, mask), (ids[:3], mask[:3])], tok.pad_token_id)
+    assert batch_ids.shape == (2, len(ids)) and batch_mask[1, 3:].sum() == 0
+    assert (batch_ids[1, 3:] == tok.pad_token_id).all()
