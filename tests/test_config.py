@@ -15,6 +15,7 @@ from chatrlhf.config import (
     ModelConfig,
     PretrainConfig,
     SampleConfig,
+    SFTConfig,
     TokenizerConfig,
     UserError,
     describe,
@@ -33,11 +34,12 @@ def write_yaml(tmp_path, text: str, name: str = "cfg.yaml"):
 
 def test_defaults_load_for_every_section():
     cfg = load_config(list(SECTIONS))
-    assert list(cfg) == ["model", "tokenizer", "pretrain", "sample"]
+    assert list(cfg) == ["model", "tokenizer", "pretrain", "sft", "sample"]
     assert cfg["model"] == ModelConfig()
     assert cfg["tokenizer"] == TokenizerConfig()
     assert cfg["pretrain"] == PretrainConfig()
     assert cfg["sample"] == SampleConfig()
+    assert cfg["sft"] == SFTConfig()
     assert cfg["model"].hidden_size == 256
     assert cfg["pretrain"].lr == 2e-3
 
