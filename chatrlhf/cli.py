@@ -29,6 +29,9 @@ tokenizer_app = typer.Typer(help="Train a byte-level BPE tokenizer with chat spe
 app.add_typer(tokenizer_app, name="tokenizer")
 world_app = typer.Typer(help="The built-in world: facts, corpus, prompts, demonstrations, moderation data.", no_args_is_help=True)
 app.add_typer(world_app, name="world")
+reward_app = typer.Typer(help="Step 2: train a reward model from rankings (or score an answer with one).",
+                         invoke_without_command=True)
+app.add_typer(reward_app, name="reward")
 label_app = typer.Typer(help="Labeling: simulated labelers rank, rate and write demonstrations.", no_args_is_help=True)
 app.add_typer(label_app, name="label")
 
@@ -164,6 +167,53 @@ def sft(
     chosen = train_sft(cfg, model, data, out, world=world, resume=resume)
     if int(os.environ.get("RANK", "0")) == 0:
         typer.echo(f"model: {chosen}")
+
+
+@reward_app.callback()
+def reward(
+    ctx: typer.Context,
+    model: Annotated[Path | None, typer.Option(help="SFT checkpoint or run directory: the backbone.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Rankings JSONL (K answers ranked per prompt, or chosen/rejected).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory for the reward model.")] = None,
+    demos: Annotated[
+        Path | None, typer.Option(help="Demonstrations (sft.jsonl) that score 0 on average after training.")
+    ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Step 2: a reward model from rankings; all K answers of a prompt in one batch element, one epoch.
+
+    `chatrlhf reward score --model DIR --prompt ... --response ...` scores an answer.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    missing = [f"--{n}" for n, v in (("model", model), ("data", data), ("out", out)) if v is None]
+    if missing:
+        raise UserError(f"chatrlhf reward: missing {', '.join(missing)} (see chatrlhf reward --help)")
+    from chatrlhf.train.reward import train_reward
+
+    cfg = config_mod.load_config(["reward"], config, set_)
+    typer.echo(f"reward model: {train_reward(cfg, model, data, out, demos)}")
+
+
+@reward_app.command("score")
+def reward_score(
+    model: Annotated[Path, typer.Option(help="Reward model directory.")],
+    prompt: Annotated[str, typer.Option(help="The user's message.")],
+    response: Annotated[list[str], typer.Option(help="An answer to score; repeatable.")],
+) -> None:
+    """Print the reward model's score of each answer to a prompt (demonstrations average 0)."""
+    import torch
+
+    from chatrlhf.model import load_reward_model
+    from chatrlhf.tokenizer import load_tokenizer
+    from chatrlhf.train.reward import encode_answers, score_texts
+
+    rm, info = load_reward_model(model)
+    tok = load_tokenizer(model)
+    seqs = encode_answers(tok, [{"role": "user", "content": prompt}], response, info.get("max_len", 256))
+    for r, s in zip(response, score_texts(rm, seqs, tok.pad_token_id, torch.device("cpu")).tolist(), strict=True):
+        typer.echo(f"{s:+.4f}  {r}")
 
 
 def _saved_config(run_dir: Path) -> dict | None:

@@ -121,11 +121,30 @@ class SFTConfig:
     dtype: str = "auto"  # auto | float32 | bfloat16
 
 
+@dataclass
+class RewardConfig:
+    """Step 2: a reward model from rankings of K answers per prompt."""
+
+    epochs: int = 1  # passes over the rankings (InstructGPT: 1; more overfits)
+    batch_size: int = 8  # prompts per optimizer step; all K answers of a prompt form ONE batch element
+    max_len: int = 256  # prompt + answer tokens kept (from the end, so the closing <|end|> stays)
+    lr: float = 1e-4  # peak learning rate (InstructGPT's 6B RM: 9e-6; small models take larger)
+    min_lr_ratio: float = 0.0  # cosine decays to lr * min_lr_ratio
+    warmup_steps: int = 5  # linear warmup
+    weight_decay: float = 0.0  # AdamW weight decay on matrices
+    grad_clip: float = 1.0  # global gradient-norm clip
+    val_fraction: float = 0.1  # share of ranked prompts held out for accuracy and calibration
+    log_every: int = 10  # steps between metrics.jsonl lines
+    seed: int = 1337  # seeds the split and the order
+    device: str = "auto"  # auto | cpu | cuda
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "tokenizer": TokenizerConfig,
     "pretrain": PretrainConfig,
     "sft": SFTConfig,
+    "reward": RewardConfig,
     "sample": SampleConfig,
 }
 
@@ -177,6 +196,17 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "sft.log_every": (lambda v: v > 0, "a positive integer"),
     "sft.device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
     "sft.dtype": (lambda v: v in ("auto", "float32", "bfloat16"), "one of auto, float32, bfloat16"),
+    "reward.epochs": (lambda v: v > 0, "a positive integer"),
+    "reward.batch_size": (lambda v: v > 0, "a positive integer"),
+    "reward.max_len": (lambda v: v > 8, "an integer > 8"),
+    "reward.lr": (lambda v: v > 0, "a positive number"),
+    "reward.min_lr_ratio": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "reward.warmup_steps": (lambda v: v >= 0, "an integer >= 0"),
+    "reward.weight_decay": (lambda v: v >= 0, "a number >= 0"),
+    "reward.grad_clip": (lambda v: v >= 0, "a number >= 0"),
+    "reward.val_fraction": (lambda v: 0.0 < v < 0.5, "a number in (0, 0.5)"),
+    "reward.log_every": (lambda v: v > 0, "a positive integer"),
+    "reward.device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
     "sample.max_new_tokens": (lambda v: v > 0, "a positive integer"),
     "sample.temperature": (lambda v: v >= 0, "a number >= 0"),
     "sample.top_k": (lambda v: v >= 0, "an integer >= 0"),
@@ -338,6 +368,7 @@ __all__ = [
     "PretrainConfig",
     "SampleConfig",
     "SFTConfig",
+    "RewardConfig",
     "SECTIONS",
     "load_config",
     "validate",

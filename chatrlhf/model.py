@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 from pathlib import Path
 
@@ -137,3 +138,68 @@ def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractCon
     if dtype == torch.float32:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+# ---- reward (and later value) model: a transformer backbone with a scalar head ---------------------------
+
+REWARD_HEAD = "reward_head.safetensors"
+REWARD_INFO = "reward_model.json"
+
+
+class RewardModel(torch.nn.Module):
+    """The LM's transformer (no LM head) and a linear head giving one score per sequence, read at a given
+    position (the end-of-turn token closing the response)."""
+
+    def __init__(self, backbone: PreTrainedModel, head: torch.nn.Linear | None = None):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head or torch.nn.Linear(backbone.config.hidden_size, 1)
+        if head is None:
+            torch.nn.init.normal_(self.head.weight, std=1 / (backbone.config.hidden_size + 1) ** 0.5)
+            torch.nn.init.zeros_(self.head.bias)
+
+    def forward(self, ids: torch.Tensor, attention_mask: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+        """Scores (B,) of right-padded sequences `ids` (B, T), read at positions `last` (B,)."""
+        hidden = self.backbone(input_ids=ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+        return self.head(hidden[torch.arange(len(ids), device=ids.device), last]).squeeze(-1)
+
+
+def reward_model_from_lm(path: str | Path) -> RewardModel:
+    """A reward model whose backbone is the causal LM at `path` (the SFT model) and whose head is new."""
+    from transformers import AutoModel
+
+    path = resolve_checkpoint(path)
+    try:
+        backbone = AutoModel.from_pretrained(str(path), dtype=torch.float32)
+    except Exception as e:
+        raise CheckpointError(f"{path}: cannot load a backbone: {type(e).__name__}: {e}") from None
+    return RewardModel(backbone)
+
+
+def save_reward_model(model: RewardModel, out: str | Path, info: dict) -> None:
+    """The backbone in transformers format plus our head and its normalisation; see `load_reward_model`."""
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    model.backbone.save_pretrained(str(out))
+    save_file({k: v.contiguous() for k, v in model.head.state_dict().items()}, str(out / REWARD_HEAD))
+    info = {**info, "how_to_load": "backbone = AutoModel.from_pretrained(dir); head = nn.Linear(hidden_size, 1) with "
+            f"weights from {REWARD_HEAD}; score = head(last_hidden_state at the response's closing <|end|> token)"}
+    (out / REWARD_INFO).write_text(json.dumps(info, indent=1) + "\n")
+
+
+def load_reward_model(path: str | Path) -> tuple[RewardModel, dict]:
+    from safetensors.torch import load_file
+    from transformers import AutoModel
+
+    path = resolve_checkpoint(path)
+    if not (path / REWARD_HEAD).is_file():
+        raise CheckpointError(f"{path}: no {REWARD_HEAD}; not a reward model (train one with `chatrlhf reward`)")
+    try:
+        backbone = AutoModel.from_pretrained(str(path), dtype=torch.float32)
+        head = torch.nn.Linear(backbone.config.hidden_size, 1)
+        head.load_state_dict(load_file(str(path / REWARD_HEAD)))
+        info = json.loads((path / REWARD_INFO).read_text())
+    except Exception as e:
+        raise CheckpointError(f"{path}: cannot load reward model: {type(e).__name__}: {e}") from None
+    return RewardModel(backbone, head), info

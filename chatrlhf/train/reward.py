@@ -1,0 +1,197 @@
+"""Step 2: a reward model from rankings of K answers per prompt, as InstructGPT trained it.
+
+    chatrlhf reward --model runs/sft --data rankings.jsonl --demos world/sft.jsonl --out runs/rm
+
+A ranking of K answers implies C(K,2) comparisons. Training on each comparison as its own example
+overfits (every answer is seen K-1 times per epoch), so InstructGPT puts the K answers of one prompt
+through the model ONCE, as one batch element, and averages -log sigma(r_w - r_l) over that prompt's
+pairs. Ties give no pair. One epoch by default. Afterwards the head's bias is shifted so that the
+demonstrations score 0 on average, and the scores' mean and std on them are saved for RL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+import yaml
+
+from chatrlhf.config import UserError, to_dict
+from chatrlhf.data import batch_indices, ranking_pairs, read_conversations, read_rankings
+from chatrlhf.model import (
+    RewardModel,
+    check_tokenizer_matches,
+    count_params,
+    pick_device,
+    resolve_checkpoint,
+    reward_model_from_lm,
+    save_reward_model,
+)
+from chatrlhf.tokenizer import encode_chat, load_tokenizer
+from chatrlhf.train import common
+
+log = logging.getLogger("chatrlhf.reward")
+
+
+def encode_answers(tok, prompt: list[dict], responses: list[str], max_len: int) -> list[list[int]]:
+    """Token ids of prompt + each answer, ending with the answer's closing <|end|> (kept when cutting)."""
+    return [encode_chat(tok, [*prompt, {"role": "assistant", "content": r}])[0][-max_len:] for r in responses]
+
+
+def pad_right(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(ids, attention mask, index of each sequence's last token)."""
+    width = max(map(len, seqs))
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+        mask[i, : len(s)] = 1
+    last = torch.tensor([len(s) - 1 for s in seqs])
+    return ids.to(device), mask.to(device), last.to(device)
+
+
+def kway_loss(scores: torch.Tensor, groups: list[list[int]]) -> torch.Tensor:
+    """-mean over the ranking's pairs of log sigma(r_winner - r_loser), for the K scores of one prompt."""
+    pairs = ranking_pairs(groups)
+    winners = scores[[w for w, _ in pairs]]
+    losers = scores[[lo for _, lo in pairs]]
+    return -F.logsigmoid(winners - losers).mean()
+
+
+def batch_loss(rm: RewardModel, batch: list[dict], pad_id: int, device) -> torch.Tensor:
+    """Every answer of every prompt in one forward pass; the loss is the mean over prompts of each prompt's
+    mean pair loss (InstructGPT's batch element = one prompt's C(K,2) comparisons)."""
+    seqs = [s for item in batch for s in item["ids"]]
+    scores = rm(*pad_right(seqs, pad_id, device))
+    losses, offset = [], 0
+    for item in batch:
+        k = len(item["ids"])
+        losses.append(kway_loss(scores[offset : offset + k], item["ranking"]))
+        offset += k
+    return torch.stack(losses).mean()
+
+
+@torch.no_grad()
+def score_texts(rm: RewardModel, seqs: list[list[int]], pad_id: int, device, batch_size: int = 64) -> torch.Tensor:
+    rm.eval()
+    out = [rm(*pad_right(seqs[i : i + batch_size], pad_id, device)) for i in range(0, len(seqs), batch_size)]
+    return torch.cat(out).float().cpu()
+
+
+def pair_accuracy(scores: list[torch.Tensor], items: list[dict]) -> tuple[float, list[float]]:
+    """Share of the labelers' pairs the model orders alike, and the predicted P(labelers' winner wins) per pair."""
+    probs = [torch.sigmoid(s[w] - s[lo]).item() for s, item in zip(scores, items, strict=True)
+             for w, lo in ranking_pairs(item["ranking"])]
+    return (sum(p > 0.5 for p in probs) / len(probs) if probs else float("nan")), probs
+
+
+def calibration_table(probs: list[float], bins: int = 5) -> list[dict[str, float]]:
+    """Predicted against observed win probability in bins, counting each pair in both orders (the winner
+    won with predicted p, the loser lost with predicted 1 - p)."""
+    both = [(p, 1.0) for p in probs] + [(1 - p, 0.0) for p in probs]
+    table = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(p, y) for p, y in both if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        if inside:
+            table.append({"bin": f"{lo:.1f}-{hi:.1f}", "pairs": len(inside),
+                          "predicted": sum(p for p, _ in inside) / len(inside),
+                          "observed": sum(y for _, y in inside) / len(inside)})
+    return table
+
+
+def judge_accuracy(scores: list[torch.Tensor], items: list[dict], data: Path) -> float | None:
+    """Share of pairs the gold judge tells apart that the model orders as the judge does (world data only)."""
+    path = data.parent / "world.json"
+    if not path.is_file() or not all("kind" in it["meta"] for it in items):
+        return None
+    from chatrlhf.world.judge import index_world, judge
+
+    idx = index_world(json.loads(path.read_text()))
+    hits = []
+    for s, item in zip(scores, items, strict=True):
+        gold = [judge(idx, {"messages": item["prompt"], "meta": item["meta"]}, r).score for r in item["responses"]]
+        for a in range(len(gold)):
+            for b in range(a + 1, len(gold)):
+                if gold[a] != gold[b]:
+                    hits.append((s[a] > s[b]).item() == (gold[a] > gold[b]))
+    return sum(hits) / len(hits) if hits else None
+
+
+def train_reward(
+    cfg: dict[str, Any], model: str | Path, data: str | Path, out: str | Path, demos: str | Path | None = None
+) -> Path:
+    """Train a reward model on the rankings in `data`, starting from the LM at `model`; returns `out`."""
+    rc = cfg["reward"]
+    out, data = Path(out), Path(data)
+    device = pick_device(rc.device)
+    rows = read_rankings(data)
+    random.Random(rc.seed).shuffle(rows)
+    n_val = max(1, round(len(rows) * rc.val_fraction))
+    if len(rows) - n_val < 1:
+        raise UserError(f"{data}: {len(rows)} rankings are too few to hold out {n_val}; add data")
+    rm = reward_model_from_lm(model)
+    tok = load_tokenizer(resolve_checkpoint(model))
+    check_tokenizer_matches(rm.backbone, tok, model)
+    for r in rows:
+        r["ids"] = encode_answers(tok, r["prompt"], r["responses"], rc.max_len)
+    val, train = rows[:n_val], rows[n_val:]
+    train = [r for r in train if ranking_pairs(r["ranking"])]  # an all-tied ranking teaches nothing
+
+    common.seed_everything(rc.seed)
+    rm.to(device).train()
+    rm.backbone.config.attention_dropout = 0.0
+    optimizer = common.make_optimizer(rm, rc.lr, rc.weight_decay, (0.9, 0.95))
+    total = max(1, rc.epochs * len(train) // rc.batch_size)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = common.Metrics(out)
+    log.info("reward model on %s (%.2fM parameters): %d ranked prompts (%d held out), %d steps", model,
+             count_params(rm) / 1e6, len(train), len(val), total)
+    bar = common.progress(total, 0, True, "reward")
+    for step in range(total):
+        lr = common.cosine_lr(step, total, rc.warmup_steps, rc.lr, rc.min_lr_ratio)
+        common.set_lr(optimizer, lr)
+        batch = [train[i] for i in batch_indices(len(train), rc.batch_size, step, rc.seed).tolist()]
+        loss = batch_loss(rm, batch, tok.pad_token_id, device)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(rm.parameters(), rc.grad_clip or float("inf"))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if (step + 1) % rc.log_every == 0 or step + 1 == total:
+            metrics.log(step + 1, loss=loss.item(), lr=lr)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.update(1)
+    bar.close()
+
+    # Held-out accuracy against the labelers and the gold judge, and calibration.
+    val_scores = [score_texts(rm, r["ids"], tok.pad_token_id, device) for r in val]
+    accuracy, probs = pair_accuracy(val_scores, val)
+    report = {"val_prompts": len(val), "accuracy_vs_labelers": accuracy,
+              "accuracy_vs_judge": judge_accuracy(val_scores, val, data), "calibration": calibration_table(probs)}
+
+    # Normalise: demonstrations score 0 on average (InstructGPT), and keep their std for RL.
+    mean, std = 0.0, 1.0
+    if demos:
+        demo_rows = read_conversations(demos, require_assistant=True)
+        seqs = [encode_chat(tok, r["messages"])[0][-rc.max_len :] for r in demo_rows]
+        demo_scores = score_texts(rm, seqs, tok.pad_token_id, device)
+        with torch.no_grad():
+            rm.head.bias -= demo_scores.mean().to(rm.head.bias)
+        mean, std = 0.0, demo_scores.std().item()
+        report["demos_scored"] = len(seqs)
+    save_reward_model(rm, out, {"score_mean": mean, "score_std": std, "max_len": rc.max_len, **report})
+    tok.save_pretrained(str(out))
+    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    metrics.log(total, **{k: v for k, v in report.items() if isinstance(v, float)})
+    metrics.close()
+    log.info("held-out pairwise accuracy: %.1f%% vs labelers, %s vs gold judge", 100 * accuracy,
+             "n/a" if report["accuracy_vs_judge"] is None else f"{100 * report['accuracy_vs_judge']:.1f}%")
+    for row in report["calibration"]:
+        log.info("  predicted %.2f  observed %.2f  (%d pairs, bin %s)", row["predicted"], row["observed"], row["pairs"],
+                 row["bin"])
+    return out
