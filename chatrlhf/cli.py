@@ -156,6 +156,9 @@ def sft(
         Path | None, typer.Option(help="world.json whose gold judge scores held-out answers (default: beside --data).")
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/latest.")] = False,
+    select_by_reward: Annotated[
+        Path | None, typer.Option(help="Reward model: keep the epoch whose held-out answers it scores highest.")
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -164,7 +167,7 @@ def sft(
 
     base = _saved_config(out) if resume else None
     cfg = config_mod.load_config(["sft"], config, set_, base=base)
-    chosen = train_sft(cfg, model, data, out, world=world, resume=resume)
+    chosen = train_sft(cfg, model, data, out, world=world, resume=resume, select_by_reward=select_by_reward)
     if int(os.environ.get("RANK", "0")) == 0:
         typer.echo(f"model: {chosen}")
 
@@ -205,9 +208,8 @@ def reward_score(
     """Print the reward model's score of each answer to a prompt (demonstrations average 0)."""
     import torch
 
-    from chatrlhf.model import load_reward_model
+    from chatrlhf.model import encode_answers, load_reward_model, score_texts
     from chatrlhf.tokenizer import load_tokenizer
-    from chatrlhf.train.reward import encode_answers, score_texts
 
     rm, info = load_reward_model(model)
     tok = load_tokenizer(model)

@@ -24,7 +24,7 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from chatrlhf.config import ModelConfig, UserError
-from chatrlhf.tokenizer import END, EOS
+from chatrlhf.tokenizer import END, EOS, encode_chat
 
 log = logging.getLogger(__name__)
 hf_logging.disable_progress_bar()  # transformers' per-load and per-save bars are noise beside ours
@@ -162,6 +162,30 @@ class RewardModel(torch.nn.Module):
         """Scores (B,) of right-padded sequences `ids` (B, T), read at positions `last` (B,)."""
         hidden = self.backbone(input_ids=ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
         return self.head(hidden[torch.arange(len(ids), device=ids.device), last]).squeeze(-1)
+
+
+def encode_answers(tok: PreTrainedTokenizerBase, prompt: list[dict], responses: list[str], max_len: int) -> list[list[int]]:
+    """Token ids of prompt + each answer, ending with the answer's closing <|end|> (kept when cutting)."""
+    return [encode_chat(tok, [*prompt, {"role": "assistant", "content": r}])[0][-max_len:] for r in responses]
+
+
+def pad_right(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(ids, attention mask, index of each sequence's last token)."""
+    width = max(map(len, seqs))
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+        mask[i, : len(s)] = 1
+    last = torch.tensor([len(s) - 1 for s in seqs])
+    return ids.to(device), mask.to(device), last.to(device)
+
+
+@torch.no_grad()
+def score_texts(rm: RewardModel, seqs: list[list[int]], pad_id: int, device, batch_size: int = 64) -> torch.Tensor:
+    rm.eval()
+    out = [rm(*pad_right(seqs[i : i + batch_size], pad_id, device)) for i in range(0, len(seqs), batch_size)]
+    return torch.cat(out).float().cpu()
 
 
 def reward_model_from_lm(path: str | Path) -> RewardModel:

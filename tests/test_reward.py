@@ -13,9 +13,9 @@ from transformers import AutoModel
 
 from chatrlhf.config import ModelConfig
 from chatrlhf.data import ranking_pairs
-from chatrlhf.model import RewardModel, build_model, load_reward_model
+from chatrlhf.model import RewardModel, build_model, load_reward_model, score_texts
 from chatrlhf.tokenizer import encode_chat, load_tokenizer
-from chatrlhf.train.reward import batch_loss, kway_loss, score_texts
+from chatrlhf.train.reward import batch_loss, kway_loss
 from chatrlhf.world.judge import index_world
 from chatrlhf.world.labelers import make_pool, rank, synthetic_answers
 from tests.conftest import TINY, run_cli, sets
@@ -107,3 +107,18 @@ def test_reward_score_command(trained):
     assert len(out) == 2 and out[0].endswith("A fine answer.") and float(out[0].split()[0]) == float(out[0].split()[0])
     bad = run_cli("reward", "--model", str(rm_dir), check=False)
     assert bad.returncode == 2 and "missing --data, --out" in bad.stderr
+
+
+def test_sft_selects_the_epoch_the_reward_model_prefers(trained, tmp_path):
+    import os
+
+    world, rm_dir = trained
+    out = tmp_path / "sft"
+    run_cli("sft", "--model", str(rm_dir.parent / "lm"), "--data", str(world / "sft.jsonl"), "--out", str(out),
+            "--select-by-reward", str(rm_dir), *sets("sft.epochs=3", "sft.batch_size=8", "sft.lr=3e-3",
+            "sft.eval_prompts=6", "sft.eval_max_new_tokens=8", "sft.keep_checkpoints=1"))
+    evals = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if "rm_score" in line]
+    assert [r["epoch"] for r in evals] == [0, 1, 2, 3]
+    chosen = max(evals[1:], key=lambda r: r["rm_score"])
+    assert os.readlink(out / "best") == f"step-{chosen['step']:06d}"
+    assert (out / "best" / "model.safetensors").is_file()  # kept although keep_checkpoints=1

@@ -27,32 +27,18 @@ from chatrlhf.model import (
     RewardModel,
     check_tokenizer_matches,
     count_params,
+    encode_answers,
+    pad_right,
     pick_device,
     resolve_checkpoint,
     reward_model_from_lm,
     save_reward_model,
+    score_texts,
 )
 from chatrlhf.tokenizer import encode_chat, load_tokenizer
 from chatrlhf.train import common
 
 log = logging.getLogger("chatrlhf.reward")
-
-
-def encode_answers(tok, prompt: list[dict], responses: list[str], max_len: int) -> list[list[int]]:
-    """Token ids of prompt + each answer, ending with the answer's closing <|end|> (kept when cutting)."""
-    return [encode_chat(tok, [*prompt, {"role": "assistant", "content": r}])[0][-max_len:] for r in responses]
-
-
-def pad_right(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(ids, attention mask, index of each sequence's last token)."""
-    width = max(map(len, seqs))
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s)
-        mask[i, : len(s)] = 1
-    last = torch.tensor([len(s) - 1 for s in seqs])
-    return ids.to(device), mask.to(device), last.to(device)
 
 
 def kway_loss(scores: torch.Tensor, groups: list[list[int]]) -> torch.Tensor:
@@ -74,13 +60,6 @@ def batch_loss(rm: RewardModel, batch: list[dict], pad_id: int, device) -> torch
         losses.append(kway_loss(scores[offset : offset + k], item["ranking"]))
         offset += k
     return torch.stack(losses).mean()
-
-
-@torch.no_grad()
-def score_texts(rm: RewardModel, seqs: list[list[int]], pad_id: int, device, batch_size: int = 64) -> torch.Tensor:
-    rm.eval()
-    out = [rm(*pad_right(seqs[i : i + batch_size], pad_id, device)) for i in range(0, len(seqs), batch_size)]
-    return torch.cat(out).float().cpu()
 
 
 def pair_accuracy(scores: list[torch.Tensor], items: list[dict]) -> tuple[float, list[float]]:

@@ -4,7 +4,8 @@
 
 Several epochs with warmup and cosine decay, as InstructGPT did (16 epochs, then a checkpoint chosen
 afterwards). A checkpoint is written after every epoch and `best` points to the one with the lowest
-held-out loss; `--model runs/sft` in later stages means that one. When the demonstrations come from
+held-out loss, or with `--select-by-reward RM_DIR` the highest reward-model score of greedy answers to
+held-out prompts; `--model runs/sft` in later stages means that one. When the demonstrations come from
 the built-in world, greedy answers to held-out prompts are scored by the gold judge after every epoch
 (and before the first), per prompt kind, so a user sees what fine-tuning changed.
 """
@@ -27,7 +28,17 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from chatrlhf.config import ConfigError, UserError, to_dict
 from chatrlhf.data import batch_indices, read_conversations
-from chatrlhf.model import autocast, check_tokenizer_matches, count_params, load_model, pick_dtype, resolve_checkpoint
+from chatrlhf.model import (
+    autocast,
+    check_tokenizer_matches,
+    count_params,
+    encode_answers,
+    load_model,
+    load_reward_model,
+    pick_dtype,
+    resolve_checkpoint,
+    score_texts,
+)
 from chatrlhf.sampling import sample
 from chatrlhf.tokenizer import END, EOS, encode_chat, load_tokenizer
 from chatrlhf.train import common
@@ -93,20 +104,29 @@ def load_world_judge(data: Path, world: str | Path | None):
     return index_world(json.loads(path.read_text()))
 
 
-def judge_scores(model, tok, idx, prompts: list[dict], max_new_tokens: int) -> dict[str, float]:
-    """Mean gold-judge score (0..7) of greedy answers, overall and per prompt kind."""
-    from chatrlhf.world.judge import judge
-
+def greedy_answers(model, tok, prompts: list[dict], max_new_tokens: int) -> list[str]:
     ids = [encode_chat(tok, p["messages"], add_generation_prompt=True)[0] for p in prompts]
     stop = [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
-    answers = sample(model, ids, max_new_tokens=max_new_tokens, stop_ids=stop, pad_id=tok.pad_token_id,
-                     temperature=0).responses()
+    out = sample(model, ids, max_new_tokens=max_new_tokens, stop_ids=stop, pad_id=tok.pad_token_id, temperature=0)
+    return [tok.decode(a, skip_special_tokens=True).strip() for a in out.responses()]
+
+
+def judge_scores(idx, prompts: list[dict], answers: list[str]) -> dict[str, float]:
+    """Mean gold-judge score (0..7) of the answers, overall and per prompt kind."""
+    from chatrlhf.world.judge import judge
+
     by_kind: dict[str, list[float]] = defaultdict(list)
     for p, a in zip(prompts, answers, strict=True):
-        by_kind[p["meta"]["kind"]].append(judge(idx, p, tok.decode(a, skip_special_tokens=True).strip()).score)
+        by_kind[p["meta"]["kind"]].append(judge(idx, p, a).score)
     scores = {f"judge/{k}": sum(v) / len(v) for k, v in sorted(by_kind.items())}
     scores["judge_score"] = sum(sum(v) for v in by_kind.values()) / len(prompts)
     return scores
+
+
+def reward_score(rm, tok, prompts: list[dict], answers: list[str], device) -> float:
+    """Mean reward-model score of the answers (InstructGPT chose its SFT checkpoint this way)."""
+    seqs = [encode_answers(tok, p["messages"], [a], 256)[0] for p, a in zip(prompts, answers, strict=True)]
+    return score_texts(rm, seqs, tok.pad_token_id, device).mean().item()
 
 
 def as_prompt(row: dict) -> dict:
@@ -118,9 +138,11 @@ def as_prompt(row: dict) -> dict:
 
 def train_sft(
     cfg: dict[str, Any], model: str | Path, data: str | Path, out: str | Path, world: str | Path | None = None,
-    resume: bool = False,
+    resume: bool = False, select_by_reward: str | Path | None = None,
 ) -> Path:
-    """Fine-tune `model` on the demonstrations in `data`; returns the selected checkpoint (`out/best`)."""
+    """Fine-tune `model` on the demonstrations in `data`; returns the selected checkpoint (`out/best`): the
+    epoch with the lowest held-out loss, or with `select_by_reward` the highest mean reward-model score of
+    greedy answers to held-out prompts."""
     sc = cfg["sft"]
     d = common.setup_distributed(sc.device)
     run_dir = Path(out)
@@ -151,14 +173,19 @@ def train_sft(
     train = encode_demonstrations(tok, train_rows, sc.max_len)
     val = encode_demonstrations(tok, val_rows, sc.max_len)
     idx = load_world_judge(Path(data), world)
-    judge_prompts = [as_prompt(r) for r in val_rows if "kind" in r["meta"]][: sc.eval_prompts] if idx else []
+    n_eval = sc.eval_prompts or (32 if select_by_reward else 0)
+    eval_prompts = [as_prompt(r) for r in val_rows][:n_eval]
+    rm = None
+    if select_by_reward and d.main:
+        rm = load_reward_model(select_by_reward)[0].to(d.device)
+        check_tokenizer_matches(rm.backbone, tok, select_by_reward)
 
     steps_per_epoch = max(1, len(train) // sc.batch_size)
     total_steps = sc.epochs * steps_per_epoch
     common.seed_everything(sc.seed)
     net_model.to(d.device).train()
     optimizer = common.make_optimizer(net_model, sc.lr, sc.weight_decay, (sc.beta1, sc.beta2))
-    start, best = 0, {"loss": float("inf"), "name": ""}
+    start, best = 0, {"value": float("-inf"), "name": "", "by": "reward" if rm else "loss"}
     if existing:
         state = common.load_trainer_state(existing)
         optimizer.load_state_dict(state["optimizer"])
@@ -177,7 +204,7 @@ def train_sft(
                  start_ckpt, count_params(net_model) / 1e6, len(train), len(val), sc.epochs, steps_per_epoch, d.device,
                  str(dtype).removeprefix("torch."))
         if start == 0:
-            evaluate_epoch(net_model, tok, idx, judge_prompts, val, sc, d, dtype, metrics, 0)
+            evaluate_epoch(net_model, tok, idx, rm, eval_prompts, val, sc, d, dtype, metrics, 0)
     net = DDP(net_model) if d.world > 1 else net_model
     bar = common.progress(total_steps, start, d.main, "sft")
     t_last, tokens = time.perf_counter(), 0
@@ -213,14 +240,15 @@ def train_sft(
         if done % steps_per_epoch == 0 or done == total_steps:
             if d.main:
                 epoch = done // steps_per_epoch
-                val_loss = evaluate_epoch(net_model, tok, idx, judge_prompts, val, sc, d, dtype, metrics, epoch, done)
-                if val_loss < best["loss"]:
-                    best = {"loss": val_loss, "name": common.step_dir_name(done)}
+                value = evaluate_epoch(net_model, tok, idx, rm, eval_prompts, val, sc, d, dtype, metrics, epoch, done)
+                if value > best["value"]:
+                    best = {**best, "value": value, "name": common.step_dir_name(done)}
                 state = {"step": done, "optimizer": optimizer.state_dict(), "rng": common.rng_state(), "best": best}
                 ckpt = common.save_checkpoint(run_dir, done, net_model, tok, state, config_yaml, sc.keep_checkpoints)
                 if best["name"] == ckpt.name:
                     common.point_link(run_dir, "best", ckpt)
-                bar.write(f"epoch {epoch}: held-out loss {val_loss:.4f} (best {best['loss']:.4f}, {best['name']})")
+                what = "reward-model score" if rm else "-held-out loss"
+                bar.write(f"epoch {epoch}: {what} {value:.4f} (best {best['value']:.4f}, {best['name']})")
             common.barrier(d)
             t_last = time.perf_counter()
         bar.update(1)
@@ -229,16 +257,24 @@ def train_sft(
     metrics.close()
     chosen = resolve_checkpoint(run_dir)
     if d.main:
-        log.info("selected checkpoint (lowest held-out loss): %s", chosen)
+        log.info("selected checkpoint (%s): %s", "highest reward-model score" if rm else "lowest held-out loss", chosen)
     return chosen
 
 
-def evaluate_epoch(model, tok, idx, prompts, val, sc, d, dtype, metrics, epoch: int, step: int = 0) -> float:
+def evaluate_epoch(model, tok, idx, rm, prompts, val, sc, d, dtype, metrics, epoch: int, step: int = 0) -> float:
+    """Log held-out loss and, where a judge or reward model is at hand, scores of greedy answers; return the
+    selection value (higher is better): the reward-model score, else minus the held-out loss."""
     val_loss = held_out_loss(model, val, sc.batch_size, tok.pad_token_id, d.device, dtype)
-    scores = judge_scores(model, tok, idx, prompts, sc.eval_max_new_tokens) if prompts else {}
+    scores: dict[str, float] = {}
+    judged = [p for p in prompts if "kind" in p["meta"]] if idx else []
+    if judged or rm is not None:
+        answers = greedy_answers(model, tok, prompts, sc.eval_max_new_tokens)
+        if judged:
+            scores.update(judge_scores(idx, judged, [a for p, a in zip(prompts, answers, strict=True) if "kind" in p["meta"]]))
+            kinds = ", ".join(f"{k.removeprefix('judge/')} {v:.2f}" for k, v in scores.items() if k.startswith("judge/"))
+            log.info("epoch %d: gold judge %.2f / 7 on %d held-out prompts (%s)", epoch, scores["judge_score"],
+                     len(judged), kinds)
+        if rm is not None:
+            scores["rm_score"] = reward_score(rm, tok, prompts, answers, d.device)
     metrics.log(step, epoch=epoch, val_loss=val_loss, **scores)
-    if scores:
-        kinds = ", ".join(f"{k.removeprefix('judge/')} {v:.2f}" for k, v in scores.items() if k.startswith("judge/"))
-        log.info("epoch %d: gold judge %.2f / 7 on %d held-out prompts (%s)", epoch, scores["judge_score"], len(prompts),
-                 kinds)
-    return val_loss
+    return scores["rm_score"] if rm is not None else -val_loss
