@@ -149,67 +149,49 @@ SECTIONS: dict[str, type] = {
 }
 
 # Value ranges checked after every override: (test, what was expected).
-_RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
-    "model.hidden_size": (lambda v: v > 0, "a positive integer"),
-    "model.num_layers": (lambda v: v > 0, "a positive integer"),
-    "model.num_heads": (lambda v: v > 0, "a positive integer"),
-    "model.num_kv_heads": (lambda v: v > 0, "a positive integer"),
-    "model.intermediate_size": (lambda v: v > 0, "a positive integer"),
-    "model.max_seq_len": (lambda v: v > 0, "a positive integer"),
-    "model.dropout": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
+Rule = tuple[typing.Callable[[Any], bool], str]
+POSITIVE: Rule = (lambda v: v > 0, "a positive integer")
+POSITIVE_NUMBER: Rule = (lambda v: v > 0, "a positive number")
+NON_NEGATIVE_INT: Rule = (lambda v: v >= 0, "an integer >= 0")
+NON_NEGATIVE: Rule = (lambda v: v >= 0, "a number >= 0")
+FRACTION: Rule = (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
+BELOW_ONE: Rule = (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
+HOLD_OUT: Rule = (lambda v: 0.0 < v < 0.5, "a number in (0, 0.5)")
+DEVICE: Rule = (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda")
+DTYPE: Rule = (lambda v: v in ("auto", "float32", "bfloat16"), "one of auto, float32, bfloat16")
+
+
+def _training_rules(section: str) -> dict[str, Rule]:
+    """The rules every training section shares (the keys a section lacks are never looked up)."""
+    shared = {
+        "batch_size": POSITIVE, "grad_accum": POSITIVE, "lr": POSITIVE_NUMBER, "min_lr_ratio": FRACTION,
+        "warmup_steps": NON_NEGATIVE_INT, "weight_decay": NON_NEGATIVE, "beta1": BELOW_ONE, "beta2": BELOW_ONE,
+        "grad_clip": NON_NEGATIVE, "val_fraction": HOLD_OUT, "keep_checkpoints": POSITIVE, "log_every": POSITIVE,
+        "device": DEVICE, "dtype": DTYPE,
+    }
+    return {f"{section}.{key}": rule for key, rule in shared.items()}
+
+
+_RANGES: dict[str, Rule] = {
+    **{f"model.{k}": POSITIVE for k in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size",
+                                       "max_seq_len")},
+    "model.dropout": BELOW_ONE,
     "tokenizer.vocab_size": (lambda v: v >= 300, "an integer >= 300 (256 bytes plus special tokens)"),
+    **_training_rules("pretrain"),
     "pretrain.seq_len": (lambda v: v > 1, "an integer > 1"),
-    "pretrain.batch_size": (lambda v: v > 0, "a positive integer"),
-    "pretrain.grad_accum": (lambda v: v > 0, "a positive integer"),
-    "pretrain.max_steps": (lambda v: v > 0, "a positive integer"),
-    "pretrain.lr": (lambda v: v > 0, "a positive number"),
-    "pretrain.min_lr_ratio": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
-    "pretrain.warmup_steps": (lambda v: v >= 0, "an integer >= 0"),
-    "pretrain.weight_decay": (lambda v: v >= 0, "a number >= 0"),
-    "pretrain.beta1": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
-    "pretrain.beta2": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
-    "pretrain.grad_clip": (lambda v: v >= 0, "a number >= 0"),
-    "pretrain.val_fraction": (lambda v: 0.0 < v < 0.5, "a number in (0, 0.5)"),
-    "pretrain.eval_every": (lambda v: v > 0, "a positive integer"),
-    "pretrain.eval_batches": (lambda v: v > 0, "a positive integer"),
-    "pretrain.save_every": (lambda v: v > 0, "a positive integer"),
-    "pretrain.keep_checkpoints": (lambda v: v > 0, "a positive integer"),
-    "pretrain.log_every": (lambda v: v > 0, "a positive integer"),
-    "pretrain.device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
-    "pretrain.dtype": (lambda v: v in ("auto", "float32", "bfloat16"), "one of auto, float32, bfloat16"),
-    "sft.epochs": (lambda v: v > 0, "a positive integer"),
-    "sft.batch_size": (lambda v: v > 0, "a positive integer"),
-    "sft.grad_accum": (lambda v: v > 0, "a positive integer"),
+    **{f"pretrain.{k}": POSITIVE for k in ("max_steps", "eval_every", "eval_batches", "save_every")},
+    **_training_rules("sft"),
+    "sft.epochs": POSITIVE,
     "sft.max_len": (lambda v: v > 8, "an integer > 8"),
-    "sft.lr": (lambda v: v > 0, "a positive number"),
-    "sft.min_lr_ratio": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
-    "sft.warmup_steps": (lambda v: v >= 0, "an integer >= 0"),
-    "sft.weight_decay": (lambda v: v >= 0, "a number >= 0"),
-    "sft.beta1": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
-    "sft.beta2": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
-    "sft.grad_clip": (lambda v: v >= 0, "a number >= 0"),
-    "sft.dropout": (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"),
-    "sft.val_fraction": (lambda v: 0.0 < v < 0.5, "a number in (0, 0.5)"),
-    "sft.eval_prompts": (lambda v: v >= 0, "an integer >= 0"),
-    "sft.eval_max_new_tokens": (lambda v: v > 0, "a positive integer"),
-    "sft.keep_checkpoints": (lambda v: v > 0, "a positive integer"),
-    "sft.log_every": (lambda v: v > 0, "a positive integer"),
-    "sft.device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
-    "sft.dtype": (lambda v: v in ("auto", "float32", "bfloat16"), "one of auto, float32, bfloat16"),
-    "reward.epochs": (lambda v: v > 0, "a positive integer"),
-    "reward.batch_size": (lambda v: v > 0, "a positive integer"),
+    "sft.dropout": BELOW_ONE,
+    "sft.eval_prompts": NON_NEGATIVE_INT,
+    "sft.eval_max_new_tokens": POSITIVE,
+    **_training_rules("reward"),
+    "reward.epochs": POSITIVE,
     "reward.max_len": (lambda v: v > 8, "an integer > 8"),
-    "reward.lr": (lambda v: v > 0, "a positive number"),
-    "reward.min_lr_ratio": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
-    "reward.warmup_steps": (lambda v: v >= 0, "an integer >= 0"),
-    "reward.weight_decay": (lambda v: v >= 0, "a number >= 0"),
-    "reward.grad_clip": (lambda v: v >= 0, "a number >= 0"),
-    "reward.val_fraction": (lambda v: 0.0 < v < 0.5, "a number in (0, 0.5)"),
-    "reward.log_every": (lambda v: v > 0, "a positive integer"),
-    "reward.device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
-    "sample.max_new_tokens": (lambda v: v > 0, "a positive integer"),
-    "sample.temperature": (lambda v: v >= 0, "a number >= 0"),
-    "sample.top_k": (lambda v: v >= 0, "an integer >= 0"),
+    "sample.max_new_tokens": POSITIVE,
+    "sample.temperature": NON_NEGATIVE,
+    "sample.top_k": NON_NEGATIVE_INT,
     "sample.top_p": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
 }
 

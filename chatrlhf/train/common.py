@@ -57,6 +57,29 @@ def setup_distributed(device_name: str = "auto") -> Dist:
     return Dist(rank, world, local_rank, device)
 
 
+def start_run(section: str, sc: Any, run_dir: Path, resume: bool) -> tuple[Dist, int, Path | None]:
+    """Join the processes, check that the global batch splits evenly, and find the checkpoint to continue.
+
+    Returns (dist, micro-batch size per process, checkpoint or None). A run directory that already holds
+    checkpoints is continued only when asked: never overwritten by accident.
+    """
+    from chatrlhf.config import ConfigError
+
+    d = setup_distributed(sc.device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if sc.batch_size % (d.world * sc.grad_accum):
+        raise ConfigError(
+            f"config key '{section}.batch_size': {sc.batch_size} must be divisible by processes x grad_accum "
+            f"= {d.world} x {sc.grad_accum}"
+        )
+    existing = latest_checkpoint(run_dir)
+    if existing and not resume:
+        raise ConfigError(f"{run_dir}: already holds checkpoints ({existing.name}); pass --resume to continue it")
+    if d.main:
+        remove_stale_temporaries(run_dir)
+    return d, sc.batch_size // (d.world * sc.grad_accum), existing
+
+
 def barrier(d: Dist) -> None:
     if d.world > 1:
         dist.barrier()

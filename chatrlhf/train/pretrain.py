@@ -21,7 +21,7 @@ import torch.nn.functional as F
 import yaml
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from chatrlhf.config import ConfigError, to_dict
+from chatrlhf.config import to_dict
 from chatrlhf.data import batch_indices, read_texts, split_windows, tokenize_stream
 from chatrlhf.model import (
     autocast,
@@ -79,23 +79,9 @@ def train_pretrain(
 ) -> Path:
     """Pretrain a causal LM on `data`; returns the final checkpoint directory (`out/latest`)."""
     pc, mc = cfg["pretrain"], cfg["model"]
-    d = common.setup_distributed(pc.device)
     run_dir = Path(out)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    d, micro, existing = common.start_run("pretrain", pc, run_dir, resume)
     dtype = pick_dtype(pc.dtype, d.device)
-    if pc.batch_size % (d.world * pc.grad_accum):
-        raise ConfigError(
-            f"config key 'pretrain.batch_size': {pc.batch_size} must be divisible by processes x grad_accum "
-            f"= {d.world} x {pc.grad_accum}"
-        )
-    micro = pc.batch_size // (d.world * pc.grad_accum)
-
-    # Never overwrite a run by accident: an existing checkpoint is continued only when asked.
-    existing = common.latest_checkpoint(run_dir)
-    if existing and not resume:
-        raise ConfigError(f"{run_dir}: already holds checkpoints ({existing.name}); pass --resume to continue it")
-    if d.main:
-        common.remove_stale_temporaries(run_dir)
 
     docs = read_texts(data)
     if existing:

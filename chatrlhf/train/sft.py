@@ -26,7 +26,7 @@ import torch.nn.functional as F
 import yaml
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from chatrlhf.config import ConfigError, UserError, to_dict
+from chatrlhf.config import UserError, to_dict
 from chatrlhf.data import batch_indices, read_conversations
 from chatrlhf.model import (
     autocast,
@@ -144,19 +144,9 @@ def train_sft(
     epoch with the lowest held-out loss, or with `select_by_reward` the highest mean reward-model score of
     greedy answers to held-out prompts."""
     sc = cfg["sft"]
-    d = common.setup_distributed(sc.device)
     run_dir = Path(out)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    d, micro, existing = common.start_run("sft", sc, run_dir, resume)
     dtype = pick_dtype(sc.dtype, d.device)
-    if sc.batch_size % (d.world * sc.grad_accum):
-        raise ConfigError(f"config key 'sft.batch_size': {sc.batch_size} must be divisible by processes x grad_accum "
-                          f"= {d.world} x {sc.grad_accum}")
-    micro = sc.batch_size // (d.world * sc.grad_accum)
-    existing = common.latest_checkpoint(run_dir)
-    if existing and not resume:
-        raise ConfigError(f"{run_dir}: already holds checkpoints ({existing.name}); pass --resume to continue it")
-    if d.main:
-        common.remove_stale_temporaries(run_dir)
 
     # Data: a seeded split of the demonstrations into train and held-out.
     rows = read_conversations(data, require_assistant=True)
