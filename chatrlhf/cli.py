@@ -53,7 +53,9 @@ def setup_logging() -> None:
 
 @app.command("config")
 def config_show(
-    section: Annotated[str | None, typer.Argument(help="One section (model, tokenizer, pretrain, sft, sample).")] = None,
+    section: Annotated[
+        str | None, typer.Argument(help="One section (model, tokenizer, pretrain, sft, reward, sample, ppo).")
+    ] = None,
 ) -> None:
     """Print the default configuration, with a comment on every key."""
     names = [section] if section else list(config_mod.SECTIONS)
@@ -181,6 +183,9 @@ def reward(
     demos: Annotated[
         Path | None, typer.Option(help="Demonstrations (sft.jsonl) that score 0 on average after training.")
     ] = None,
+    world: Annotated[
+        Path | None, typer.Option(help="world.json whose gold judge checks held-out pairs (default: beside --data).")
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -196,7 +201,7 @@ def reward(
     from chatrlhf.train.reward import train_reward
 
     cfg = config_mod.load_config(["reward"], config, set_)
-    typer.echo(f"reward model: {train_reward(cfg, model, data, out, demos)}")
+    typer.echo(f"reward model: {train_reward(cfg, model, data, out, demos, world)}")
 
 
 @reward_app.command("score")
@@ -216,6 +221,30 @@ def reward_score(
     seqs = encode_answers(tok, [{"role": "user", "content": prompt}], response, info.get("max_len", 256))
     for r, s in zip(response, score_texts(rm, seqs, tok.pad_token_id, torch.device("cpu")).tolist(), strict=True):
         typer.echo(f"{s:+.4f}  {r}")
+
+
+@app.command()
+def ppo(
+    policy: Annotated[Path, typer.Option(help="SFT checkpoint or run directory: the initial policy and the KL reference.")],
+    reward: Annotated[str, typer.Option(help="Reward-model directory (the value model starts from it), 'judge' for "
+                                        "the world's gold judge, or module:function(messages, response) -> float.")],
+    prompts: Annotated[Path, typer.Option(help="Prompts JSONL (conversations ending with a user turn).")],
+    out: Annotated[Path, typer.Option(help="Run directory: checkpoints (policy, value/ inside), metrics.jsonl, samples.jsonl.")],
+    ptx_coef: Annotated[
+        float | None, typer.Option(help="PPO-ptx: weight of the pretraining LM loss. Default: ppo.ptx_coef.")
+    ] = None,
+    ptx_data: Annotated[Path | None, typer.Option(help="Pretraining text for PPO-ptx, e.g. world/corpus.txt.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/latest.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Step 3: PPO against the reward model with a per-token KL penalty to the SFT model (and PPO-ptx)."""
+    from chatrlhf.train.ppo import train_ppo
+
+    base = _saved_config(out) if resume else None
+    overrides = [*(set_ or []), *([f"ppo.ptx_coef={ptx_coef}"] if ptx_coef is not None else [])]
+    cfg = config_mod.load_config(["ppo"], config, overrides, base=base)
+    typer.echo(f"model: {train_ppo(cfg, policy, reward, prompts, out, resume=resume, ptx_data=ptx_data)}")
 
 
 def _saved_config(run_dir: Path) -> dict | None:

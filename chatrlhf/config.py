@@ -139,6 +139,48 @@ class RewardConfig:
     device: str = "auto"  # auto | cpu | cuda
 
 
+@dataclass
+class PPOConfig:
+    """Step 3: PPO against the reward model under a per-token KL penalty, optionally with PPO-ptx."""
+
+    iterations: int = 100  # rollout-and-update rounds
+    rollout_batch: int = 32  # prompts sampled per iteration (one response each)
+    minibatch_size: int = 16  # responses per gradient step
+    ppo_epochs: int = 2  # passes over each rollout batch (Huang et al.: 4; fewer is cheaper on a CPU)
+    max_new_tokens: int = 48  # response length limit; a response cut here gets no_eos_penalty
+    temperature: float = 1.0  # sampling temperature, applied identically when logprobs are recomputed
+    lr: float = 3e-5  # policy learning rate (5e-5 collapsed a weak SFT model in DESIGN.md 5a)
+    value_lr: float = 1e-4  # value model learning rate
+    warmup_steps: int = 0  # linear warmup, in iterations
+    min_lr_ratio: float = 1.0  # cosine decays to lr * min_lr_ratio over the iterations (1.0: constant)
+    weight_decay: float = 0.0  # AdamW weight decay on matrices
+    beta1: float = 0.9  # AdamW beta1
+    beta2: float = 0.95  # AdamW beta2
+    grad_clip: float = 1.0  # global gradient-norm clip, each model separately
+    clip_range: float = 0.2  # epsilon of the clipped policy objective (Schulman et al. 2017)
+    value_clip: float = 0.2  # value predictions are clipped to this distance from the rollout's values
+    gamma: float = 1.0  # GAE discount (Huang et al.: 1)
+    lam: float = 0.95  # GAE lambda (Huang et al.: 0.95)
+    kl_coef: float = 0.05  # beta: per-token KL penalty against the SFT model (InstructGPT eq. 2)
+    kl_target: float = 0.0  # adaptive beta steers the KL per response toward this (0: beta stays fixed; Ziegler: 6)
+    kl_horizon: int = 10000  # adaptive controller horizon, in responses (Ziegler et al.)
+    penalize_no_eos: bool = True  # a response with no end of turn within the limit scores no_eos_penalty (Huang et al.)
+    no_eos_penalty: float = -1.0  # that fixed score, on the normalised scale (demonstrations score 0)
+    normalize_reward: bool = True  # divide RM scores by the std saved with the RM (demonstrations score 0)
+    whiten_advantages: bool = True  # advantages to mean 0, std 1 over each rollout batch
+    ptx_coef: float = 0.0  # gamma of PPO-ptx: weight of the pretraining LM loss (0: plain PPO)
+    ptx_batch: int = 8  # pretraining windows per policy minibatch when ptx_coef > 0
+    ptx_seq_len: int = 128  # tokens per pretraining window
+    value_warmup: int = 0  # iterations that train only the value model before the policy moves
+    sample_every: int = 10  # iterations between samples written to samples.jsonl (0: never)
+    save_every: int = 20  # iterations between checkpoints (and always at the end)
+    keep_checkpoints: int = 2  # newest checkpoints kept
+    log_every: int = 1  # iterations between metrics.jsonl lines
+    seed: int = 1337  # seeds prompt order, sampling and the ptx windows
+    device: str = "auto"  # auto | cpu | cuda
+    dtype: str = "auto"  # auto | float32 | bfloat16
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "tokenizer": TokenizerConfig,
@@ -146,6 +188,7 @@ SECTIONS: dict[str, type] = {
     "sft": SFTConfig,
     "reward": RewardConfig,
     "sample": SampleConfig,
+    "ppo": PPOConfig,
 }
 
 # Value ranges checked after every override: (test, what was expected).
@@ -189,6 +232,14 @@ _RANGES: dict[str, Rule] = {
     **_training_rules("reward"),
     "reward.epochs": POSITIVE,
     "reward.max_len": (lambda v: v > 8, "an integer > 8"),
+    **_training_rules("ppo"),
+    **{f"ppo.{k}": POSITIVE for k in ("iterations", "rollout_batch", "minibatch_size", "ppo_epochs", "max_new_tokens",
+                                     "kl_horizon", "ptx_batch", "save_every")},
+    "ppo.ptx_seq_len": (lambda v: v > 1, "an integer > 1"),
+    **{f"ppo.{k}": POSITIVE_NUMBER for k in ("temperature", "value_lr", "clip_range", "value_clip")},
+    **{f"ppo.{k}": NON_NEGATIVE for k in ("kl_coef", "kl_target", "ptx_coef")},
+    **{f"ppo.{k}": FRACTION for k in ("gamma", "lam")},
+    **{f"ppo.{k}": NON_NEGATIVE_INT for k in ("value_warmup", "sample_every")},
     "sample.max_new_tokens": POSITIVE,
     "sample.temperature": NON_NEGATIVE,
     "sample.top_k": NON_NEGATIVE_INT,
@@ -303,6 +354,11 @@ def validate(cfg: dict[str, Any]) -> None:
             rule = _RANGES.get(f"{section}.{key}")
             if rule and not rule[0](getattr(obj, key)):
                 raise ConfigError(f"config key '{section}.{key}': expected {rule[1]}, got {getattr(obj, key)!r}")
+    if "ppo" in cfg and cfg["ppo"].rollout_batch % cfg["ppo"].minibatch_size:
+        p = cfg["ppo"]
+        raise ConfigError(
+            f"config key 'ppo.minibatch_size': must divide ppo.rollout_batch={p.rollout_batch}, got {p.minibatch_size}"
+        )
     if "model" in cfg:
         m = cfg["model"]
         if m.hidden_size % m.num_heads:

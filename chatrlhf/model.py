@@ -163,6 +163,12 @@ class RewardModel(torch.nn.Module):
         hidden = self.backbone(input_ids=ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
         return self.head(hidden[torch.arange(len(ids), device=ids.device), last]).squeeze(-1)
 
+    def token_values(self, ids: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
+        """The head read at every position (B, T): PPO's value model is a reward model used this way."""
+        hidden = self.backbone(input_ids=ids, attention_mask=attention_mask, position_ids=position_ids,
+                               use_cache=False).last_hidden_state
+        return self.head(hidden).squeeze(-1)
+
 
 def encode_answers(tok: PreTrainedTokenizerBase, prompt: list[dict], responses: list[str], max_len: int) -> list[list[int]]:
     """Token ids of prompt + each answer, ending with the answer's closing <|end|> (kept when cutting)."""

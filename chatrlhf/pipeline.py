@@ -1,14 +1,16 @@
 """`chatrlhf pipeline`: every stage that exists, end to end, and a report of what each produced.
 
-Today: generate the built-in world, pretrain on its corpus (step 0), measure closed-book recall of its
-facts (held-out regions included) and sample; each later stage adds itself here. A stage whose output
-is already complete is skipped and an interrupted one resumes, so `make run` twice costs one run.
+World -> step 0 pretraining (with closed-book fact recall) -> step 1 SFT -> K answers per prompt sampled
+from SFT and ranked by simulated labelers -> step 2 reward model -> step 3 PPO and PPO-ptx. Each stage
+talks to the next through files and logs the command that reruns it alone. A stage whose output is
+complete is skipped and an interrupted one resumes, so `make run` twice costs one run.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shlex
 from pathlib import Path
 
 import torch
@@ -16,22 +18,35 @@ import torch
 from chatrlhf import config as config_mod
 from chatrlhf.config import UserError
 from chatrlhf.evaluate import fact_recall
-from chatrlhf.model import load_model
+from chatrlhf.label.simulate import SimulateConfig, simulate_rankings
+from chatrlhf.model import load_model, resolve_checkpoint
 from chatrlhf.sampling import sample
 from chatrlhf.tokenizer import END, EOS, encode_text, load_tokenizer
+from chatrlhf.train.ppo import train_ppo
 from chatrlhf.train.pretrain import train_pretrain
+from chatrlhf.train.reward import train_reward
+from chatrlhf.train.sft import train_sft
 from chatrlhf.world.generate import generate_world
 
 log = logging.getLogger("chatrlhf.pipeline")
 
-# A budget that shows step 0 working in a few minutes on 2 CPU cores: on the small world a 3.6M model
-# recalled every capital, held-out regions included, after 200 steps (README gives the command).
+# A budget that shows every stage working in minutes on 2 CPU cores (the README gives the figures). On the
+# small world a 3.6M model recalled every capital, held-out regions included, after 200 pretraining steps.
 PIPELINE_DEFAULTS = [
     "pretrain.max_steps=250",
     "pretrain.warmup_steps=25",
     "pretrain.eval_every=50",
     "pretrain.save_every=50",
+    "sft.epochs=8",  # half the paper's 16: held-out loss falls little after 8 on the small world
+    "ppo.iterations=30",
 ]
+RANK_K = 4  # answers ranked per prompt
+PTX_COEF = 1.0  # gamma of the PPO-ptx run
+
+
+def stage(title: str, *argv: str) -> None:
+    """Log a stage and the command line that reruns it alone."""
+    log.info("== %s\n   $ chatrlhf %s", title, shlex.join(argv))
 
 
 def run_pipeline(
@@ -43,27 +58,99 @@ def run_pipeline(
 ) -> Path:
     """Run the stages into `out` and return the path of `out/report.md`."""
     out = Path(out)
-    cfg = config_mod.load_config(["model", "tokenizer", "pretrain"], config_file, [*PIPELINE_DEFAULTS, *(overrides or [])])
+    cfg = config_mod.load_config(["model", "tokenizer", "pretrain", "sft", "reward", "ppo"], config_file,
+                                 [*PIPELINE_DEFAULTS, *(overrides or [])])
     out.mkdir(parents=True, exist_ok=True)
+    sets = [f"--set={o}" for o in overrides or []]
 
     world_dir = out / "world"
     if not (world_dir / "moderation.jsonl").is_file():  # written last: its presence means a complete world
-        log.info("== the built-in world (%s, seed %d)", world_size, seed)
+        stage(f"the built-in world ({world_size}, seed {seed})", "world", "generate", "--seed", str(seed), "--size",
+              world_size, "--out", str(world_dir))
         generate_world(seed, world_size, world_dir)
     world = json.loads((world_dir / "world.json").read_text())
     if (world["seed"], world["size"]) != (seed, world_size):
         raise UserError(f"{world_dir}: holds the {world['size']} world of seed {world['seed']}; use another --out")
 
-    log.info("== step 0: pretraining on %s", world_dir / "corpus.txt")
-    ckpt = train_pretrain(cfg, [world_dir / "corpus.txt"], out / "pretrain", resume=True)
-
-    log.info("== closed-book fact recall and samples from %s", ckpt)
-    tok, model = load_tokenizer(ckpt), load_model(ckpt)
+    stage("step 0: pretraining", "pretrain", "--data", str(world_dir / "corpus.txt"), "--out", str(out / "pretrain"),
+          *(f"--set={o}" for o in PIPELINE_DEFAULTS), *sets)
+    pretrained = train_pretrain(cfg, [world_dir / "corpus.txt"], out / "pretrain", resume=True)
+    tok, model = load_tokenizer(pretrained), load_model(pretrained)
     recall = fact_recall(model, tok, world)
-    prompts = sample_prompts_for(world)
-    samples = sample_prompts(model, tok, prompts)
-    (out / "report.json").write_text(json.dumps({"pretrain": {"checkpoint": str(ckpt), **recall}}, indent=1) + "\n")
-    return write_report(out, ckpt, recall, samples)
+    samples = sample_prompts(model, tok, sample_prompts_for(world))
+
+    stage("step 1: supervised fine-tuning", "sft", "--model", str(out / "pretrain"), "--data",
+          str(world_dir / "sft.jsonl"), "--out", str(out / "sft"), *sets)
+    sft = train_sft(cfg, out / "pretrain", world_dir / "sft.jsonl", out / "sft", resume=True)
+
+    rankings = out / "rankings.jsonl"
+    if not rankings.is_file():  # written under a temporary name and renamed: present means complete
+        stage("rankings: K answers per prompt from SFT, ranked by simulated labelers", "label", "simulate", "--model",
+              str(out / "sft"), "--prompts", str(world_dir / "prompts_rm.jsonl"), "--k", str(RANK_K), "--world",
+              str(world_dir / "world.json"), "--out", str(rankings))
+        figures = simulate_rankings(out / "sft", world_dir / "prompts_rm.jsonl", rankings, SimulateConfig(k=RANK_K),
+                                    world_dir / "world.json")
+        (out / "rankings.agreement.json").write_text(json.dumps(figures, indent=1) + "\n")
+
+    rm_dir = out / "rm"
+    if not (rm_dir / "reward_model.json").is_file():
+        stage("step 2: reward model", "reward", "--model", str(out / "sft"), "--data", str(rankings), "--demos",
+              str(world_dir / "sft.jsonl"), "--world", str(world_dir / "world.json"), "--out", str(rm_dir), *sets)
+        train_reward(cfg, out / "sft", rankings, rm_dir, world_dir / "sft.jsonl", world_dir / "world.json")
+
+    prompts = world_dir / "prompts_ppo.jsonl"
+    stage("step 3: PPO", "ppo", "--policy", str(out / "sft"), "--reward", str(rm_dir), "--prompts", str(prompts),
+          "--out", str(out / "ppo"), *sets)
+    ppo = train_ppo(with_ptx(cfg, 0.0), out / "sft", str(rm_dir), prompts, out / "ppo", resume=True)
+    stage("step 3: PPO-ptx", "ppo", "--policy", str(out / "sft"), "--reward", str(rm_dir), "--prompts", str(prompts),
+          "--ptx-coef", str(PTX_COEF), "--ptx-data", str(world_dir / "corpus.txt"), "--out", str(out / "ppo_ptx"), *sets)
+    ppo_ptx = train_ppo(with_ptx(cfg, PTX_COEF), out / "sft", str(rm_dir), prompts, out / "ppo_ptx", resume=True,
+                        ptx_data=world_dir / "corpus.txt")
+
+    results = {
+        "pretrain": {"checkpoint": str(pretrained), **recall},
+        "sft": {"checkpoint": str(sft), **judge_before_after(out / "sft")},
+        "rankings": json.loads((out / "rankings.agreement.json").read_text()),
+        "reward_model": reward_report(rm_dir),
+        "ppo": {"checkpoint": str(ppo), **ppo_summary(out / "ppo")},
+        "ppo_ptx": {"checkpoint": str(ppo_ptx), **ppo_summary(out / "ppo_ptx")},
+    }
+    (out / "report.json").write_text(json.dumps(results, indent=1) + "\n")
+    return write_report(out, results, samples)
+
+
+def with_ptx(cfg: dict, coef: float) -> dict:
+    """The same config with another PPO-ptx coefficient (PPO and PPO-ptx differ only there)."""
+    import dataclasses
+
+    return {**cfg, "ppo": dataclasses.replace(cfg["ppo"], ptx_coef=coef)}
+
+
+def read_metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+
+
+def judge_before_after(run: Path) -> dict:
+    """The gold judge's scores of greedy answers before SFT (epoch 0) and for the selected epoch."""
+    evals = [m for m in read_metrics(run) if "val_loss" in m]
+    best = resolve_checkpoint(run).name
+    chosen = next((m for m in evals if f"step-{m['step']:06d}" == best), evals[-1])
+    keep = lambda m: {k: v for k, v in m.items() if k.startswith("judge") or k in ("val_loss", "epoch")}  # noqa: E731
+    return {"before": keep(evals[0]), "selected": keep(chosen)}
+
+
+def reward_report(rm_dir: Path) -> dict:
+    info = json.loads((rm_dir / "reward_model.json").read_text())
+    return {k: v for k, v in info.items() if k != "how_to_load"}
+
+
+def ppo_summary(run: Path) -> dict:
+    """First and last iterations' figures (means over the last 10% of iterations, where noise is large)."""
+    m = read_metrics(run)
+    tail = m[-max(1, len(m) // 10):]
+    keys = [k for k in m[-1] if isinstance(m[-1][k], (int, float)) and k not in ("step", "time")]
+    return {"iterations": len(m), "first": {k: m[0].get(k) for k in keys},
+            "last": {k: sum(r[k] for r in tail if k in r) / len(tail) for k in keys}}
 
 
 def sample_prompts_for(world: dict) -> list[str]:
@@ -85,16 +172,18 @@ def sample_prompts(model, tok, prompts: list[str], max_new_tokens: int = 30) -> 
     return [(p, tok.decode(g), tok.decode(s)) for p, g, s in zip(prompts, greedy, sampled, strict=True)]
 
 
-def write_report(out: Path, ckpt: Path, recall: dict[str, float], samples: list[tuple[str, str, str]]) -> Path:
-    metrics = [json.loads(line) for line in (out / "pretrain" / "metrics.jsonl").read_text().splitlines() if line]
+def write_report(out: Path, results: dict, samples: list[tuple[str, str, str]]) -> Path:
+    metrics = read_metrics(out / "pretrain")
     val = [(m["step"], m["val_loss"]) for m in metrics if "val_loss" in m]
     train = [m for m in metrics if "loss" in m]
+    recall, sft, rm = results["pretrain"], results["sft"], results["reward_model"]
+    pct = lambda v: "n/a" if v is None else f"{v:.1%}"  # noqa: E731
     lines = [
         "# chatrlhf pipeline report",
         "",
         "## Step 0: pretraining",
         "",
-        f"Checkpoint: `{ckpt}` (loads with `AutoModelForCausalLM.from_pretrained`).",
+        f"Checkpoint: `{recall['checkpoint']}` (loads with `AutoModelForCausalLM.from_pretrained`).",
         "",
         "| step | held-out loss |",
         "|---:|---:|",
@@ -107,9 +196,39 @@ def write_report(out: Path, ckpt: Path, recall: dict[str, float], samples: list[
         f"- training regions: {recall['capital_recall_train']:.0%}",
         f"- held-out regions (facts only in the corpus): {recall['capital_recall_eval']:.0%}",
         "",
-        "## Samples",
+        "## Step 1: SFT",
         "",
+        f"Selected checkpoint: `{sft['checkpoint']}` (lowest held-out loss). Gold judge (0-7) of greedy answers to "
+        "held-out eval prompts, before fine-tuning and for the selected epoch:",
+        "",
+        "| kind | pretrained | SFT |",
+        "|---|---:|---:|",
+        *(f"| {k.removeprefix('judge/')} | {sft['before'].get(k, float('nan')):.2f} | {v:.2f} |"
+          for k, v in sft["selected"].items() if k.startswith("judge/")),
+        f"| **all** | {sft['before'].get('judge_score', float('nan')):.2f} | {sft['selected'].get('judge_score', 0):.2f} |",
+        "",
+        "## Step 2: reward model",
+        "",
+        f"Rankings of {RANK_K} SFT answers per prompt: labelers agree with each other on "
+        f"{pct(results['rankings']['labeler_agreement'])} of pairs and with the gold judge on "
+        f"{pct(results['rankings']['labeler_vs_judge'])}.",
+        "",
+        f"Held-out pairwise accuracy: {pct(rm.get('accuracy_vs_labelers'))} against the labelers; "
+        f"{pct(rm.get('accuracy_vs_judge'))} against the gold judge (the labelers of those pairs: "
+        f"{pct(rm.get('labelers_vs_judge'))}); {pct(rm.get('accuracy_vs_judge_clear'))} on clear pairs (a "
+        "truthfulness or harmlessness difference).",
+        "",
+        "## Step 3: PPO and PPO-ptx",
+        "",
+        "| run | iterations | RM score first -> last | gold score first -> last | KL from SFT (last) |",
+        "|---|---:|---:|---:|---:|",
     ]
+    for name in ("ppo", "ppo_ptx"):
+        p = results[name]
+        f, last = p["first"], p["last"]
+        gold = f"{f['gold_score']:.2f} -> {last['gold_score']:.2f}" if "gold_score" in f else "n/a"
+        lines.append(f"| {name} | {p['iterations']} | {f['score']:.3f} -> {last['score']:.3f} | {gold} | {last['kl']:.2f} |")
+    lines += ["", "## Samples from the pretrained model", ""]
     for prompt, greedy, sampled in samples:
         lines += [f"**{prompt}**", "", f"- greedy: {prompt}{greedy}", f"- T=0.8: {prompt}{sampled}", ""]
     path = out / "report.md"

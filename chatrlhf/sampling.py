@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -72,7 +72,10 @@ def next_tokens(
     """
     if temperature == 0:
         return logits.argmax(-1)
-    probs = filter_logits(logits.float() / temperature, top_k, top_p).softmax(-1)
+    logits = logits.float()
+    if temperature != 1.0:  # dividing by 1 changes nothing but costs a pass over (B, vocab)
+        logits = logits / temperature
+    probs = filter_logits(logits, top_k, top_p).softmax(-1)
     cdf = probs.cumsum(-1)
     u = torch.rand(len(probs), 1, generator=generator, device=probs.device) * cdf[:, -1:]
     return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_(max=probs.size(-1) - 1)
@@ -80,9 +83,9 @@ def next_tokens(
 
 # ---- the fast path for Llama-architecture models -------------------------------------------------------
 # The same arithmetic as transformers' LlamaForCausalLM, without its per-step mask building and cache
-# bookkeeping: a static KV buffer per layer, q/k/v in one matmul, one boolean mask. It is 4-5x faster at
-# the sizes trained here, where Python overhead, not FLOPs, bounds decoding. Other models take the
-# generic path through their own forward.
+# bookkeeping: a static KV buffer per layer, q/k/v in one matmul, one additive mask, and the whole decoding
+# loop compiled with TorchScript. At the sizes trained here per-op overhead, not FLOPs, bounds decoding.
+# Other models take the generic path through their own forward.
 
 
 def has_fast_path(model: PreTrainedModel) -> bool:
@@ -122,8 +125,7 @@ def _llama_layers(
     eps: float,
 ) -> torch.Tensor:
     """Logits of the last position after running embeddings `x` (B, S, H) through every layer, writing
-    keys and values into cache slots start..start+S. TorchScript-compiled: at these sizes the step is
-    bound by per-op overhead, and scripting it cut a decode step from 2.0-2.4 ms to 1.3-1.4 ms."""
+    keys and values into cache slots start..start+S. The prefill; decoding takes `_LlamaDecoder.decode_step`."""
     b, s, hidden = x.size(0), x.size(1), x.size(2)
     end = start + s
     d = k_cache[0].size(-1)
@@ -145,87 +147,184 @@ def _llama_layers(
     return torch.nn.functional.linear(torch.rms_norm(x[:, -1], [hidden], norm_f, eps), lm_head)
 
 
-@functools.cache
-def _scripted_layers():
-    """TorchScript is deprecated in recent torch but still the cheapest way to cut per-op overhead on CPU
-    (torch.compile costs ~30 s a shape here); where it is gone, the same function runs eagerly."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.jit.script(_llama_layers)
-    except Exception:  # noqa: BLE001  (any scripting failure means: run it eagerly)
-        return _llama_layers
-
-
 class _LlamaDecoder:
-    """Holds the fused weights, the rotary tables and the static KV cache of one `sample` call."""
+    """The fused weights, rotary tables and static KV cache of one `sample` call, and the decoding step.
+    A TorchScript class, so that the whole decoding loop below compiles and Python runs once per call."""
 
-    def __init__(self, model: PreTrainedModel, batch: int, max_len: int):
-        c = model.config
-        m = model.model
-        self.model = model
-        self.heads, self.kv_heads = c.num_attention_heads, c.num_key_value_heads
-        head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
-        self.eps = c.rms_norm_eps
-        self.scale = m.layers[0].self_attn.scaling
-        attns = [layer.self_attn for layer in m.layers]
-        mlps = [layer.mlp for layer in m.layers]
-        self.weights = {
-            "qkv": [torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]) for a in attns],
-            "o_proj": [a.o_proj.weight for a in attns],
-            "gate_up": [torch.cat([f.gate_proj.weight, f.up_proj.weight]) for f in mlps],
-            "down": [f.down_proj.weight for f in mlps],
-            "norm1": [layer.input_layernorm.weight for layer in m.layers],
-            "norm2": [layer.post_attention_layernorm.weight for layer in m.layers],
-            "norm_f": m.norm.weight,
-            "lm_head": model.lm_head.weight,
-        }
-        w = m.embed_tokens.weight
-        # cos/sin for every position this call can reach, from the model's own rotary module.
-        cos, sin = m.rotary_emb(w[:1, None], torch.arange(max_len, device=w.device)[None])
-        self.cos, self.sin = cos[0], sin[0]
-        shape = (batch, self.kv_heads, max_len, head_dim)
-        self.k = [w.new_zeros(shape) for _ in m.layers]
-        self.v = [w.new_zeros(shape) for _ in m.layers]
-        self.additive: torch.Tensor | None = None
+    def __init__(
+        self,
+        embed: torch.Tensor,
+        qkv: list[torch.Tensor],
+        o_proj: list[torch.Tensor],
+        gate_up: list[torch.Tensor],
+        down: list[torch.Tensor],
+        norm1: list[torch.Tensor],
+        norm2: list[torch.Tensor],
+        norm_f: torch.Tensor,
+        lm_head: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        key_mask: torch.Tensor,
+        heads: int,
+        kv_heads: int,
+        scale: float,
+        eps: float,
+    ):
+        self.embed, self.qkv, self.o_proj, self.gate_up, self.down = embed, qkv, o_proj, gate_up, down
+        self.norm1, self.norm2, self.norm_f, self.lm_head = norm1, norm2, norm_f, lm_head
+        self.cos, self.sin, self.key_mask = cos, sin, key_mask
+        self.heads, self.kv_heads, self.scale, self.eps = heads, kv_heads, scale, eps
+        batch, max_len, d = key_mask.size(0), key_mask.size(1), cos.size(-1)
+        shape = [batch, kv_heads, max_len, d]
+        self.k = [torch.zeros(shape, dtype=embed.dtype, device=embed.device) for _ in qkv]
+        self.v = [torch.zeros(shape, dtype=embed.dtype, device=embed.device) for _ in qkv]
+        # Decoding sees the caches as (B * kv_heads, slots, d) views for batched matmuls.
+        self.k_flat = [k.view(batch * kv_heads, max_len, d) for k in self.k]
+        self.v_flat = [v.view(batch * kv_heads, max_len, d) for v in self.v]
+        # The decoding mask, additive, one row per (batch, kv head) and built once.
+        self.additive = torch.zeros(key_mask.shape, dtype=embed.dtype, device=embed.device).masked_fill_(
+            key_mask == 0, float("-inf")).repeat_interleave(kv_heads, 0)[:, None]
+        # rotate_half(x) * sin == cat(x2, x1) * signed_sin, exactly: one negation per call, not per layer and step.
+        self.signed_sin = torch.cat([-sin[:, : d // 2], sin[:, d // 2 :]], -1)
 
-    def __call__(self, ids: torch.Tensor, positions: torch.Tensor, key_mask: torch.Tensor, start: int) -> torch.Tensor:
+    def step(self, ids: torch.Tensor, positions: torch.Tensor, start: int) -> torch.Tensor:
         """Logits of the last position after feeding `ids` (B, S) at cache slots start..start+S."""
         s = ids.size(1)
+        if s == 1:
+            return self.decode_step(ids[:, 0], positions[:, 0], start)
         end = start + s
-        x = self.model.model.embed_tokens(ids)
-        if s == 1:  # decoding: a view of the additive key mask, built once per call
-            if self.additive is None:
-                self.additive = torch.zeros(key_mask.shape, dtype=x.dtype, device=x.device).masked_fill_(
-                    key_mask == 0, float("-inf"))[:, None, None]
-            mask = self.additive[..., :end]
-        else:  # causal within the new tokens; a query always sees itself so padded rows stay finite
-            causal = torch.ones(s, end, dtype=torch.bool, device=ids.device).tril(start)
-            itself = causal & ~causal.tril(start - 1)
-            visible = (key_mask[:, None, None, :end].bool() & causal) | itself
-            # One additive mask for all layers: SDPA would convert a boolean one in every layer.
-            mask = torch.zeros(visible.shape, dtype=x.dtype, device=x.device).masked_fill_(~visible, float("-inf"))
-        cos, sin = self.cos[positions][:, None], self.sin[positions][:, None]
-        return _scripted_layers()(x, cos, sin, mask, start, self.k, self.v, **self.weights,
-                                  heads=self.heads, kv_heads=self.kv_heads, scale=self.scale, eps=self.eps)
+        x = torch.nn.functional.embedding(ids, self.embed)
+        # Causal within the new tokens; a query always sees itself so padded rows stay finite.
+        causal = torch.ones([s, end], dtype=torch.bool, device=ids.device).tril(start)
+        itself = causal & ~causal.tril(start - 1)
+        visible = ((self.key_mask[:, None, None, :end] != 0) & causal) | itself
+        mask = torch.zeros(visible.shape, dtype=x.dtype, device=x.device).masked_fill_(~visible, float("-inf"))
+        cos, sin = self.cos[positions].unsqueeze(1), self.sin[positions].unsqueeze(1)
+        return _llama_layers(x, cos, sin, mask, start, self.k, self.v, self.qkv, self.o_proj, self.gate_up,
+                             self.down, self.norm1, self.norm2, self.norm_f, self.lm_head, self.heads,
+                             self.kv_heads, self.scale, self.eps)
+
+    def decode_step(self, ids: torch.Tensor, positions: torch.Tensor, pos: int) -> torch.Tensor:
+        """`step` for one token per row (B,) at cache slot `pos`: 2-D activations, attention as two batched
+        matmuls. The prefill's general path costs ~40 small ops a layer more, and at these sizes a decode
+        step is bound by per-op overhead, not FLOPs."""
+        b, kv, d = ids.size(0), self.kv_heads, self.cos.size(-1)
+        group, half, nqk = self.heads // kv, d // 2, (self.heads + kv) * d
+        hidden, inter = self.embed.size(1), self.down[0].size(1)
+        x = torch.nn.functional.embedding(ids, self.embed)
+        cos, sin = self.cos[positions].unsqueeze(1), self.signed_sin[positions].unsqueeze(1)
+        mask = self.additive[:, :, : pos + 1]
+        for i in range(len(self.qkv)):
+            y = torch.nn.functional.linear(torch.rms_norm(x, [hidden], self.norm1[i], self.eps), self.qkv[i])
+            qk = y[:, :nqk].view(b, self.heads + kv, d)
+            qk = qk * cos + torch.cat((qk[:, :, half:], qk[:, :, :half]), -1) * sin  # rotary on q and k at once
+            self.k[i][:, :, pos] = qk[:, self.heads :]
+            self.v[i][:, :, pos] = y[:, nqk:].view(b, kv, d)
+            q = qk[:, : self.heads].reshape(b * kv, group, d)
+            k, v = self.k_flat[i][:, : pos + 1], self.v_flat[i][:, : pos + 1]
+            scores = torch.baddbmm(mask, q, k.transpose(1, 2), alpha=self.scale)
+            a = torch.bmm(scores.softmax(-1), v).view(b, self.heads * d)
+            x = x + torch.nn.functional.linear(a, self.o_proj[i])
+            g = torch.nn.functional.linear(torch.rms_norm(x, [hidden], self.norm2[i], self.eps), self.gate_up[i])
+            x = x + torch.nn.functional.linear(torch.nn.functional.silu(g[:, :inter]) * g[:, inter:], self.down[i])
+        return torch.nn.functional.linear(torch.rms_norm(x, [hidden], self.norm_f, self.eps), self.lm_head)
 
 
-def _hf_decoder(model: PreTrainedModel):
+def _llama_decoder(model: PreTrainedModel, key_mask: torch.Tensor) -> _LlamaDecoder:
+    """A decoder over the model's current weights (fused anew each call: training changes them)."""
+    c = model.config
+    m = model.model
+    attns = [layer.self_attn for layer in m.layers]
+    mlps = [layer.mlp for layer in m.layers]
+    w = m.embed_tokens.weight
+    # cos/sin for every position this call can reach, from the model's own rotary module.
+    cos, sin = m.rotary_emb(w[:1, None], torch.arange(key_mask.size(1), device=w.device)[None])
+    return _LlamaDecoder(
+        w,
+        [torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]) for a in attns],
+        [a.o_proj.weight for a in attns],
+        [torch.cat([f.gate_proj.weight, f.up_proj.weight]) for f in mlps],
+        [f.down_proj.weight for f in mlps],
+        [layer.input_layernorm.weight for layer in m.layers],
+        [layer.post_attention_layernorm.weight for layer in m.layers],
+        m.norm.weight,
+        model.lm_head.weight,
+        cos[0],
+        sin[0],
+        key_mask,
+        c.num_attention_heads,
+        c.num_key_value_heads,
+        float(attns[0].scaling),
+        float(c.rms_norm_eps),
+    )
+
+
+class _HFDecoder:
     """The generic path: the model's own forward over a transformers DynamicCache."""
-    cache = DynamicCache(config=model.config)
 
-    def step(ids: torch.Tensor, positions: torch.Tensor, key_mask: torch.Tensor, start: int) -> torch.Tensor:
-        out = model(
+    def __init__(self, model: PreTrainedModel, key_mask: torch.Tensor):
+        self.model = model
+        self.key_mask = key_mask
+        self.cache = DynamicCache(config=model.config)
+
+    def step(self, ids: torch.Tensor, positions: torch.Tensor, start: int) -> torch.Tensor:
+        out = self.model(
             input_ids=ids,
-            attention_mask=key_mask[:, : start + ids.size(1)],
+            attention_mask=self.key_mask[:, : start + ids.size(1)],
             position_ids=positions,
-            cache=cache,
+            cache=self.cache,
             use_cache=True,
             logits_to_keep=1,
         )
         return out.logits[:, -1]
 
-    return step
+
+def _decode(
+    decoder: _LlamaDecoder,
+    prompt_ids: torch.Tensor,
+    positions: torch.Tensor,
+    max_new_tokens: int,
+    stop: torch.Tensor,
+    pad_id: int,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """Generated tokens (B, n), pad after each row's stop token; n < max_new_tokens once every row stopped.
+
+    Scripted for `_LlamaDecoder`; the generic path runs it eagerly with an `_HFDecoder`, whose `step` is alike.
+    """
+    batch = prompt_ids.size(0)
+    out = torch.full([batch, max_new_tokens], pad_id, dtype=torch.long, device=prompt_ids.device)
+    finished = torch.zeros([batch], dtype=torch.bool, device=prompt_ids.device)
+    inputs, start, n = prompt_ids, 0, 0
+    for n in range(max_new_tokens):
+        logits = decoder.step(inputs, positions, start)
+        token = next_tokens(logits, temperature, top_k, top_p, generator)
+        token = torch.where(finished, pad_id, token)
+        out[:, n] = token
+        finished |= torch.isin(token, stop)
+        if bool(finished.all()):
+            break
+        start += inputs.size(1)
+        inputs = token[:, None]
+        positions = positions[:, -1:] + 1
+    return out[:, : n + 1]
+
+
+@functools.cache
+def _scripted_decode() -> Callable:
+    """The decoding loop over a `_LlamaDecoder`, TorchScript-compiled. TorchScript is deprecated in recent
+    torch but still the cheapest way to cut per-op overhead on CPU (torch.compile costs ~30 s a shape here);
+    where it fails, the loop runs eagerly."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.script(_decode)
+    except Exception as e:  # noqa: BLE001  (any scripting failure means: run it eagerly)
+        warnings.warn(f"sampling runs eagerly, ~1.3x slower: TorchScript failed ({e})", RuntimeWarning, stacklevel=2)
+        return _decode
 
 
 @torch.inference_mode()  # lighter than no_grad per op; outputs are token ids, never differentiated
@@ -250,34 +349,23 @@ def sample(
     prompt_ids, prompt_mask = left_pad(prompts, pad_id)
     prompt_ids, prompt_mask = prompt_ids.to(device), prompt_mask.to(device)
     batch = len(prompts)
-    stop = torch.as_tensor(list(stop_ids), device=device)
+    stop = torch.as_tensor(list(stop_ids), dtype=torch.long, device=device)
 
     was_training = model.training
     model.eval()  # no dropout while sampling, whatever the caller's mode
-    width = prompt_ids.size(1)
-    use_fast = fast if fast is not None else has_fast_path(model)
-    decode = _LlamaDecoder(model, batch, width + max_new_tokens) if use_fast else _hf_decoder(model)
     # Key mask over every cache slot: prompt padding is 0, generated slots are 1.
     key_mask = torch.cat([prompt_mask, prompt_mask.new_ones(batch, max_new_tokens)], dim=1)
+    use_fast = fast if fast is not None else has_fast_path(model)
+    if use_fast:
+        decoder, decode = _llama_decoder(model, key_mask), _scripted_decode()
+    else:
+        decoder, decode = _HFDecoder(model, key_mask), _decode
     positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
-    inputs, start = prompt_ids, 0
-    out = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long, device=device)
-    finished = torch.zeros(batch, dtype=torch.bool, device=device)
-    n = 0
-    for n in range(max_new_tokens):
-        logits = decode(inputs, positions, key_mask, start)
-        token = next_tokens(logits, temperature, top_k, top_p, generator)
-        token = torch.where(finished, pad_id, token)
-        out[:, n] = token
-        finished |= torch.isin(token, stop)
-        if bool(finished.all()):
-            break
-        start += inputs.size(1)
-        inputs = token[:, None]
-        positions = positions[:, -1:] + 1
-    response = out[:, : n + 1]
+    response = decode(decoder, prompt_ids, positions, max_new_tokens, stop, pad_id, float(temperature), top_k,
+                      float(top_p), generator)
     # Real tokens: everything up to the first stop token (inclusive), or all when none was emitted.
     is_stop = torch.isin(response, stop).long()
     before_stop = (is_stop.cumsum(-1) - is_stop) == 0
+    finished = is_stop.any(-1)
     model.train(was_training)
     return Samples(prompt_ids, prompt_mask, response, before_stop.long(), finished)

@@ -62,3 +62,19 @@ def tokenizer_dir(tmp_path_factory, corpus) -> Path:
     path = tmp_path_factory.mktemp("tok")
     save_tokenizer(train_tokenizer([corpus.read_text()], vocab_size=320), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tokenizer_dir):
+    """A random ~0.1M Llama in eval mode, and its tokenizer. Never trained by a test: share it read-only."""
+    import torch
+
+    from chatrlhf.config import ModelConfig
+    from chatrlhf.model import build_model
+    from chatrlhf.tokenizer import load_tokenizer
+
+    tok = load_tokenizer(tokenizer_dir)
+    torch.manual_seed(0)
+    # A large init std gives peaked, varied next-token distributions instead of one repeated token.
+    cfg = ModelConfig(hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2, intermediate_size=128, init_std=0.3)
+    return build_model(cfg, tok).eval(), tok

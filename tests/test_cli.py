@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import TINY, run_cli, sets
@@ -92,18 +94,34 @@ def test_tokenizer_that_does_not_match_the_model(run, corpus, tmp_path):
     assert "tokenizer has 400 tokens but the model's embedding has 320 rows" in proc.stderr
 
 
+TINY_PIPELINE = [*TINY, "pretrain.max_steps=6", "pretrain.save_every=3", "tokenizer.vocab_size=400", "sft.epochs=2",
+                 "sft.batch_size=8", "sft.eval_prompts=4", "sft.eval_max_new_tokens=8", "reward.batch_size=8",
+                 "ppo.iterations=2", "ppo.rollout_batch=8", "ppo.minibatch_size=8", "ppo.max_new_tokens=8",
+                 "ppo.ptx_seq_len=16", "ppo.ptx_batch=2"]
+
+
 def test_pipeline_on_the_tiny_world(tmp_path):
-    """`make run` in miniature: world, pretraining, recall and samples, a report; a rerun resumes, not redoes."""
+    """`make run` in miniature: every stage, a report whose numbers come from the runs; a rerun redoes nothing."""
     out = tmp_path / "pipe"
-    args = ["pipeline", "--out", str(out), "--world-size", "tiny", *sets(*TINY, "pretrain.max_steps=6",
-            "pretrain.save_every=3", "tokenizer.vocab_size=400")]
+    args = ["pipeline", "--out", str(out), "--world-size", "tiny", *sets(*TINY_PIPELINE)]
     proc = run_cli(*args)
     assert proc.stdout.strip().endswith(f"report: {out / 'report.md'}")
     report = (out / "report.md").read_text()
-    assert "held-out regions (facts only in the corpus):" in report and "## Samples" in report
-    assert (out / "world" / "world.json").is_file() and (out / "pretrain" / "step-000006").is_dir()
-    before = (out / "pretrain" / "metrics.jsonl").read_text()
+    for heading in ("## Step 0: pretraining", "## Step 1: SFT", "## Step 2: reward model", "## Step 3: PPO and PPO-ptx",
+                    "## Samples"):
+        assert heading in report
+    results = json.loads((out / "report.json").read_text())
+    rm = json.loads((out / "rm" / "reward_model.json").read_text())
+    assert results["reward_model"]["accuracy_vs_labelers"] == rm["accuracy_vs_labelers"]
+    assert f"{rm['accuracy_vs_labelers']:.1%} against the labelers" in report
+    ppo_metrics = [json.loads(line) for line in (out / "ppo_ptx" / "metrics.jsonl").read_text().splitlines()]
+    assert len(ppo_metrics) == 2 and "ptx_loss" in ppo_metrics[-1] and results["ppo_ptx"]["iterations"] == 2
+    assert "$ chatrlhf ppo --policy" in proc.stderr  # each stage logs the command that reruns it alone
+    runs = ("pretrain", "sft", "ppo", "ppo_ptx")
+    before = {r: (out / r / "metrics.jsonl").read_text() for r in runs}
+    rankings = (out / "rankings.jsonl").read_text()
     run_cli(*args)
-    assert (out / "pretrain" / "metrics.jsonl").read_text() == before  # finished stages are not rerun
+    assert {r: (out / r / "metrics.jsonl").read_text() for r in runs} == before  # finished stages are not rerun
+    assert (out / "rankings.jsonl").read_text() == rankings
     clash = run_cli("pipeline", "--out", str(out), "--world-size", "tiny", "--seed", "9", check=False)
     assert clash.returncode == 2 and "holds the tiny world of seed 0" in clash.stderr

@@ -13,6 +13,7 @@ from chatrlhf.config import (
     SECTIONS,
     ConfigError,
     ModelConfig,
+    PPOConfig,
     PretrainConfig,
     SampleConfig,
     SFTConfig,
@@ -34,12 +35,13 @@ def write_yaml(tmp_path, text: str, name: str = "cfg.yaml"):
 
 def test_defaults_load_for_every_section():
     cfg = load_config(list(SECTIONS))
-    assert list(cfg) == ["model", "tokenizer", "pretrain", "sft", "reward", "sample"]
+    assert list(cfg) == ["model", "tokenizer", "pretrain", "sft", "reward", "sample", "ppo"]
     assert cfg["model"] == ModelConfig()
     assert cfg["tokenizer"] == TokenizerConfig()
     assert cfg["pretrain"] == PretrainConfig()
     assert cfg["sample"] == SampleConfig()
     assert cfg["sft"] == SFTConfig()
+    assert cfg["ppo"] == PPOConfig() and cfg["ppo"].clip_range == 0.2 and cfg["ppo"].lam == 0.95
     assert cfg["model"].hidden_size == 256
     assert cfg["pretrain"].lr == 2e-3
 

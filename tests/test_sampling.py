@@ -5,19 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from chatrlhf.config import ModelConfig
-from chatrlhf.model import build_model
 from chatrlhf.sampling import filter_logits, has_fast_path, left_pad, next_tokens, sample
-from chatrlhf.tokenizer import load_tokenizer
 
 
 @pytest.fixture(scope="module")
-def tiny(tokenizer_dir):
-    tok = load_tokenizer(tokenizer_dir)
-    torch.manual_seed(0)
-    # A large init std gives peaked, varied next-token distributions instead of one repeated token.
-    cfg = ModelConfig(hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2, intermediate_size=128, init_std=0.3)
-    return build_model(cfg, tok).eval(), tok
+def tiny(tiny_lm):
+    return tiny_lm
 
 
 def ragged_prompts(n: int = 6) -> list[list[int]]:
@@ -85,3 +78,31 @@ def test_max_new_tokens_and_unfinished_rows(tiny):
     assert not out.finished.any() and out.mask.sum().item() == 14
     with pytest.raises(ValueError, match="at least one token"):
         sample(model, [[]], max_new_tokens=3, stop_ids=[], pad_id=0)
+
+
+@pytest.mark.parametrize(("top_k", "top_p"), [(0, 1.0), (20, 0.9)])
+def test_fast_path_samples_what_the_generic_path_samples(tiny, top_k, top_p):
+    model, tok = tiny
+    prompts = ragged_prompts()
+    kw = {"max_new_tokens": 12, "stop_ids": [], "pad_id": tok.pad_token_id, "temperature": 0.8, "top_k": top_k,
+          "top_p": top_p}
+    fast = sample(model, prompts, generator=torch.Generator().manual_seed(3), fast=True, **kw)
+    generic = sample(model, prompts, generator=torch.Generator().manual_seed(3), fast=False, **kw)
+    assert torch.equal(fast.response_ids, generic.response_ids)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_rows_pad_after_their_stop_token(tiny, fast):
+    model, tok = tiny
+    prompts = ragged_prompts()
+    kw = {"max_new_tokens": 20, "pad_id": tok.pad_token_id, "temperature": 1.0, "fast": fast}
+    free = sample(model, prompts, stop_ids=[], generator=torch.Generator().manual_seed(5), **kw)
+    stop = int(free.response_ids[0, 3])  # a token that row 0 draws, so at least one row stops early
+    out = sample(model, prompts, stop_ids=[stop], generator=torch.Generator().manual_seed(5), **kw)
+    assert bool(out.finished[0])
+    for row, ids, m, done in zip(free.response_ids, out.response_ids, out.mask, out.finished, strict=True):
+        hits = (row == stop).nonzero().flatten().tolist()
+        n = hits[0] + 1 if hits else len(row)  # the same draws up to and including the stop token
+        assert bool(done) == bool(hits) and int(m.sum()) == n
+        assert ids[:n].tolist() == row[:n].tolist()
+        assert (ids[n:] == tok.pad_token_id).all() and not m[n:].any()

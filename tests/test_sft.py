@@ -12,7 +12,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from chatrlhf.train.sft import collate, encode_demonstrations
+from chatrlhf.model import load_model
+from chatrlhf.tokenizer import load_tokenizer
+from chatrlhf.train.sft import as_prompt, collate, encode_demonstrations, greedy_answers, judge_scores
+from chatrlhf.world.judge import index_world
+from chatrlhf.world.labelers import demonstrate, make_pool
 from tests.conftest import TINY, run_cli, sets
 
 SFT = ["sft.batch_size=8", "sft.lr=3e-3", "sft.warmup_steps=2", "sft.log_every=1", "sft.eval_prompts=8",
@@ -45,6 +49,34 @@ def test_sft_lowers_held_out_loss_and_selects_the_best_epoch(world_and_model, tm
     assert os.readlink(out / "best") == f"step-{best_epoch['step']:06d}"
     assert f"model: {out / os.readlink(out / 'best')}" in proc.stdout
     assert len(list(out.glob("step-*"))) <= 3  # two newest plus best
+
+
+def test_sft_raises_the_gold_judge_score_over_the_pretrained_model(world_and_model, tmp_path):
+    """Demonstrations of every kind (the world's, plus a labeler's answers to its RM and PPO prompts) teach
+    the tiny model what the guideline asks. Judged on the demonstrations' prompts, harmful requests that
+    the pretrained model 'answers' are refused, and the overall gold score rises. (That it carries over
+    to held-out prompts takes a real model: the README gives the small world's figures.)"""
+    world, pretrained = world_and_model
+    labeler = make_pool(1, seed=0)[0]
+    rows = []
+    for name in ("sft.jsonl", "prompts_rm.jsonl", "prompts_ppo.jsonl"):
+        for line in (world / name).read_text().splitlines():
+            row = json.loads(line)
+            rows.append(row if row["messages"][-1]["role"] == "assistant" else demonstrate(labeler, row))
+    demos = tmp_path / "demos.jsonl"
+    demos.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "sft"
+    run_cli("sft", "--model", str(pretrained), "--data", str(demos), "--out", str(out),
+            *sets(*SFT, "sft.epochs=10", "sft.lr=1e-2", "sft.warmup_steps=5", "sft.eval_prompts=0"))
+    idx = index_world(json.loads((world / "world.json").read_text()))
+    prompts = [as_prompt(r) for r in rows]
+    scores = {}
+    for name, ckpt in (("pretrained", pretrained / "latest"), ("sft", out / "best")):
+        answers = greedy_answers(load_model(ckpt), load_tokenizer(ckpt), prompts, max_new_tokens=16)
+        scores[name] = judge_scores(idx, prompts, answers)
+    print({k: (scores["pretrained"][k], scores["sft"][k]) for k in scores["sft"]})
+    assert scores["sft"]["judge/harmful"] > scores["pretrained"]["judge/harmful"] + 3  # complied (2) -> refused (7)
+    assert scores["sft"]["judge_score"] > scores["pretrained"]["judge_score"] + 0.1
 
 
 def test_sft_resume_after_sigkill_is_exact(world_and_model, tmp_path):

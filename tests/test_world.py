@@ -13,7 +13,7 @@ import pytest
 from chatrlhf.data import read_conversations, read_texts, read_validated
 from chatrlhf.world.generate import generate_world
 from chatrlhf.world.judge import index_world, judge
-from chatrlhf.world.labelers import agreement, demonstrate, make_pool, rank, rate, synthetic_answers
+from chatrlhf.world.labelers import agreement, demonstrate, make_pool, pairwise_agreement, rank, rate, synthetic_answers
 
 FILES = ["world.json", "corpus.txt", "sft.jsonl", "prompts_rm.jsonl", "prompts_ppo.jsonl", "eval.jsonl", "moderation.jsonl"]
 KINDS = {"factual", "false_premise", "confusion", "ambiguous", "harmful", "benign_scary", "closed_domain", "rude",
@@ -228,9 +228,13 @@ def test_labelers_agree_like_instructgpt_labelers(world_dir, idx):
 
     oracle = Labeler("oracle", 0.0, 0.0)
     p, answers = items[0]
-    order = rank(oracle, idx, p, answers, rng)
+    order = [i for g in rank(oracle, idx, p, answers, rng) for i in (g if isinstance(g, list) else [g])]
     scores = [judge(idx, p, answers[i]).score for i in order]
     assert scores == sorted(scores, reverse=True)
+    # Identical answers are one tie group, and a tie is no pair of agreement.
+    twice = rank(oracle, idx, p, [answers[0], answers[1], answers[0]], rng)
+    assert sorted(map(sorted, (g if isinstance(g, list) else [g] for g in twice))) == [[0, 2], [1]]
+    assert pairwise_agreement([[0, 2], 1], [2, 0, 1]) == (2, 2) and pairwise_agreement([[0, 2], 1], [1, 0, 2]) == (0, 2)
 
 
 def test_ratings_and_demonstrations_are_valid_rows(world_dir, idx, tmp_path):

@@ -24,7 +24,7 @@ from chatrlhf.model import check_tokenizer_matches, load_model, pick_device, res
 from chatrlhf.sampling import sample
 from chatrlhf.tokenizer import END, EOS, encode_chat, load_tokenizer
 from chatrlhf.world.judge import index_world, judge
-from chatrlhf.world.labelers import make_pool, pairwise_agreement, rank
+from chatrlhf.world.labelers import make_pool, pairwise_agreement, positions, rank
 
 log = logging.getLogger("chatrlhf.label")
 
@@ -89,10 +89,10 @@ def simulate_rankings(
                 same, pairs = same + s_, pairs + n_
             # Against the judge: pairs whose gold scores differ, ordered as the judge orders them.
             scores = [judge(idx, row, r).score for r in responses]
-            pos = {r: p for p, r in enumerate(ranking)}
+            pos = positions(ranking)
             for a in range(len(responses)):
                 for b in range(a + 1, len(responses)):
-                    if scores[a] != scores[b]:
+                    if scores[a] != scores[b] and pos[a] != pos[b]:
                         judge_pairs += 1
                         judge_same += (pos[a] < pos[b]) == (scores[a] > scores[b])
     os.replace(tmp, out)

@@ -15,6 +15,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,8 +177,10 @@ def save_checkpoint(
     trainer_state: dict[str, Any],
     config_yaml: str,
     keep: int,
+    extra: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write `run_dir/step-N/` (HF model + tokenizer + our trainer state) atomically and point `latest` at it."""
+    """Write `run_dir/step-N/` (HF model + tokenizer + our trainer state, and whatever `extra` writes into
+    the directory, e.g. PPO's value model) atomically and point `latest` at it."""
     run_dir = Path(run_dir)
     final = run_dir / step_dir_name(step)
     tmp = run_dir / f".tmp-{final.name}-{os.getpid()}"
@@ -186,6 +189,8 @@ def save_checkpoint(
     tokenizer.save_pretrained(str(tmp))
     torch.save(trainer_state, tmp / TRAINER_STATE)
     (tmp / CONFIG_NAME).write_text(config_yaml)
+    if extra is not None:
+        extra(tmp)
     if final.exists():  # a resumed run re-reaching a step: swap, never leave a gap without a complete dir
         old = run_dir / f".old-{final.name}-{os.getpid()}"
         os.rename(final, old)

@@ -84,30 +84,46 @@ def calibration_table(probs: list[float], bins: int = 5) -> list[dict[str, float
     return table
 
 
-def judge_accuracy(scores: list[torch.Tensor], items: list[dict], data: Path) -> float | None:
-    """Share of pairs the gold judge tells apart that the model orders as the judge does (world data only)."""
-    path = data.parent / "world.json"
+def judge_accuracy(scores: list[torch.Tensor], items: list[dict], path: Path) -> dict[str, float]:
+    """On world data, agreement with the gold judge over the held-out pairs it tells apart: the model's, the
+    labelers' (the data the model learned from), and the model's on clear pairs, where the answers differ
+    in truthfulness or harmlessness (2+ judge points) rather than only in helpfulness."""
     if not path.is_file() or not all("kind" in it["meta"] for it in items):
-        return None
+        return {}
     from chatrlhf.world.judge import index_world, judge
+    from chatrlhf.world.labelers import positions
 
     idx = index_world(json.loads(path.read_text()))
-    hits = []
+    model_hits, clear_hits, labeler_hits = [], [], []
     for s, item in zip(scores, items, strict=True):
         gold = [judge(idx, {"messages": item["prompt"], "meta": item["meta"]}, r).score for r in item["responses"]]
+        place = positions(item["ranking"])
         for a in range(len(gold)):
             for b in range(a + 1, len(gold)):
-                if gold[a] != gold[b]:
-                    hits.append((s[a] > s[b]).item() == (gold[a] > gold[b]))
-    return sum(hits) / len(hits) if hits else None
+                if gold[a] == gold[b]:
+                    continue
+                hit = (s[a] > s[b]).item() == (gold[a] > gold[b])
+                model_hits.append(hit)
+                if abs(gold[a] - gold[b]) >= 2:
+                    clear_hits.append(hit)
+                if place[a] != place[b]:
+                    labeler_hits.append((place[a] < place[b]) == (gold[a] > gold[b]))
+    share = lambda hits: sum(hits) / len(hits) if hits else None  # noqa: E731
+    return {"accuracy_vs_judge": share(model_hits), "accuracy_vs_judge_clear": share(clear_hits),
+            "labelers_vs_judge": share(labeler_hits), "judge_pairs": len(model_hits), "judge_clear_pairs": len(clear_hits)}
 
 
 def train_reward(
-    cfg: dict[str, Any], model: str | Path, data: str | Path, out: str | Path, demos: str | Path | None = None
+    cfg: dict[str, Any], model: str | Path, data: str | Path, out: str | Path, demos: str | Path | None = None,
+    world: str | Path | None = None,
 ) -> Path:
-    """Train a reward model on the rankings in `data`, starting from the LM at `model`; returns `out`."""
+    """Train a reward model on the rankings in `data`, starting from the LM at `model`; returns `out`. With
+    the world's `world.json` (default: beside `data`), held-out accuracy against its gold judge is reported."""
     rc = cfg["reward"]
     out, data = Path(out), Path(data)
+    world = Path(world) if world else data.parent / "world.json"
+    if not world.is_file() and world != data.parent / "world.json":
+        raise UserError(f"{world}: no such world.json")
     device = pick_device(rc.device)
     rows = read_rankings(data)
     random.Random(rc.seed).shuffle(rows)
@@ -151,7 +167,7 @@ def train_reward(
     val_scores = [score_texts(rm, r["ids"], tok.pad_token_id, device) for r in val]
     accuracy, probs = pair_accuracy(val_scores, val)
     report = {"val_prompts": len(val), "accuracy_vs_labelers": accuracy,
-              "accuracy_vs_judge": judge_accuracy(val_scores, val, data), "calibration": calibration_table(probs)}
+              **judge_accuracy(val_scores, val, world), "calibration": calibration_table(probs)}
 
     # Normalise: demonstrations score 0 on average (InstructGPT), and keep their std for RL.
     mean, std = 0.0, 1.0
@@ -168,8 +184,14 @@ def train_reward(
     (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     metrics.log(total, **{k: v for k, v in report.items() if isinstance(v, float)})
     metrics.close()
-    log.info("held-out pairwise accuracy: %.1f%% vs labelers, %s vs gold judge", 100 * accuracy,
-             "n/a" if report["accuracy_vs_judge"] is None else f"{100 * report['accuracy_vs_judge']:.1f}%")
+    log.info("held-out pairwise accuracy vs labelers: %.1f%% of %d pairs", 100 * accuracy, len(probs))
+    if report.get("accuracy_vs_judge") is not None:
+        pct = {k: "n/a" if report[k] is None else f"{100 * report[k]:.1f}%"
+               for k in ("accuracy_vs_judge", "accuracy_vs_judge_clear", "labelers_vs_judge")}
+        log.info("vs the gold judge: %s of %d pairs it tells apart (the labelers who ranked them: %s); %s of the %d "
+                 "clear pairs (a truthfulness or harmlessness difference)", pct["accuracy_vs_judge"],
+                 report["judge_pairs"], pct["labelers_vs_judge"], pct["accuracy_vs_judge_clear"],
+                 report["judge_clear_pairs"])
     for row in report["calibration"]:
         log.info("  predicted %.2f  observed %.2f  (%d pairs, bin %s)", row["predicted"], row["observed"], row["pairs"],
                  row["bin"])

@@ -6,8 +6,9 @@ Several epochs with warmup and cosine decay, as InstructGPT did (16 epochs, then
 afterwards). A checkpoint is written after every epoch and `best` points to the one with the lowest
 held-out loss, or with `--select-by-reward RM_DIR` the highest reward-model score of greedy answers to
 held-out prompts; `--model runs/sft` in later stages means that one. When the demonstrations come from
-the built-in world, greedy answers to held-out prompts are scored by the gold judge after every epoch
-(and before the first), per prompt kind, so a user sees what fine-tuning changed.
+the built-in world, greedy answers to its held-out eval prompts (every kind in turn) are scored by the
+gold judge after every epoch and before the first, per prompt kind, so a user sees what fine-tuning
+changed; the judge reports, it never selects.
 """
 
 from __future__ import annotations
@@ -163,8 +164,9 @@ def train_sft(
     train = encode_demonstrations(tok, train_rows, sc.max_len)
     val = encode_demonstrations(tok, val_rows, sc.max_len)
     idx = load_world_judge(Path(data), world)
-    n_eval = sc.eval_prompts or (32 if select_by_reward else 0)
-    eval_prompts = [as_prompt(r) for r in val_rows][:n_eval]
+    judge_prompts = (world_eval_prompts(Path(data), world, sc.eval_prompts)
+                     or [as_prompt(r) for r in val_rows if "kind" in r["meta"]][: sc.eval_prompts]) if idx else []
+    rm_prompts = [as_prompt(r) for r in val_rows][: sc.eval_prompts or 32] if select_by_reward else []
     rm = None
     if select_by_reward and d.main:
         rm = load_reward_model(select_by_reward)[0].to(d.device)
@@ -194,7 +196,7 @@ def train_sft(
                  start_ckpt, count_params(net_model) / 1e6, len(train), len(val), sc.epochs, steps_per_epoch, d.device,
                  str(dtype).removeprefix("torch."))
         if start == 0:
-            evaluate_epoch(net_model, tok, idx, rm, eval_prompts, val, sc, d, dtype, metrics, 0)
+            evaluate_epoch(net_model, tok, idx, rm, judge_prompts, rm_prompts, val, sc, d, dtype, metrics, 0)
     net = DDP(net_model) if d.world > 1 else net_model
     bar = common.progress(total_steps, start, d.main, "sft")
     t_last, tokens = time.perf_counter(), 0
@@ -230,15 +232,16 @@ def train_sft(
         if done % steps_per_epoch == 0 or done == total_steps:
             if d.main:
                 epoch = done // steps_per_epoch
-                value = evaluate_epoch(net_model, tok, idx, rm, eval_prompts, val, sc, d, dtype, metrics, epoch, done)
+                value = evaluate_epoch(net_model, tok, idx, rm, judge_prompts, rm_prompts, val, sc, d, dtype, metrics, epoch,
+                                       done)
                 if value > best["value"]:
                     best = {**best, "value": value, "name": common.step_dir_name(done)}
                 state = {"step": done, "optimizer": optimizer.state_dict(), "rng": common.rng_state(), "best": best}
                 ckpt = common.save_checkpoint(run_dir, done, net_model, tok, state, config_yaml, sc.keep_checkpoints)
                 if best["name"] == ckpt.name:
                     common.point_link(run_dir, "best", ckpt)
-                what = "reward-model score" if rm else "-held-out loss"
-                bar.write(f"epoch {epoch}: {what} {value:.4f} (best {best['value']:.4f}, {best['name']})")
+                what, sign = ("reward-model score", 1) if rm else ("held-out loss", -1)
+                bar.write(f"epoch {epoch}: {what} {sign * value:.4f} (best {sign * best['value']:.4f}, {best['name']})")
             common.barrier(d)
             t_last = time.perf_counter()
         bar.update(1)
@@ -251,20 +254,38 @@ def train_sft(
     return chosen
 
 
-def evaluate_epoch(model, tok, idx, rm, prompts, val, sc, d, dtype, metrics, epoch: int, step: int = 0) -> float:
+def evaluate_epoch(model, tok, idx, rm, judge_prompts, rm_prompts, val, sc, d, dtype, metrics, epoch: int, step: int = 0
+                   ) -> float:
     """Log held-out loss and, where a judge or reward model is at hand, scores of greedy answers; return the
     selection value (higher is better): the reward-model score, else minus the held-out loss."""
     val_loss = held_out_loss(model, val, sc.batch_size, tok.pad_token_id, d.device, dtype)
     scores: dict[str, float] = {}
-    judged = [p for p in prompts if "kind" in p["meta"]] if idx else []
-    if judged or rm is not None:
-        answers = greedy_answers(model, tok, prompts, sc.eval_max_new_tokens)
-        if judged:
-            scores.update(judge_scores(idx, judged, [a for p, a in zip(prompts, answers, strict=True) if "kind" in p["meta"]]))
-            kinds = ", ".join(f"{k.removeprefix('judge/')} {v:.2f}" for k, v in scores.items() if k.startswith("judge/"))
-            log.info("epoch %d: gold judge %.2f / 7 on %d held-out prompts (%s)", epoch, scores["judge_score"],
-                     len(judged), kinds)
-        if rm is not None:
-            scores["rm_score"] = reward_score(rm, tok, prompts, answers, d.device)
+    if judge_prompts:
+        answers = greedy_answers(model, tok, judge_prompts, sc.eval_max_new_tokens)
+        scores.update(judge_scores(idx, judge_prompts, answers))
+        kinds = ", ".join(f"{k.removeprefix('judge/')} {v:.2f}" for k, v in scores.items() if k.startswith("judge/"))
+        log.info("epoch %d: gold judge %.2f / 7 on %d held-out prompts (%s)", epoch, scores["judge_score"],
+                 len(judge_prompts), kinds)
+    if rm is not None:
+        answers = greedy_answers(model, tok, rm_prompts, sc.eval_max_new_tokens)
+        scores["rm_score"] = reward_score(rm, tok, rm_prompts, answers, d.device)
     metrics.log(step, epoch=epoch, val_loss=val_loss, **scores)
     return scores["rm_score"] if rm is not None else -val_loss
+
+
+def world_eval_prompts(data: Path, world: str | Path | None, n: int) -> list[dict]:
+    """Up to n prompts of the world's held-out eval set (eval.jsonl beside the world), kinds taken in turn so
+    that every kind is judged; only reported, never used to select a checkpoint."""
+    path = (Path(world).parent if world else data.parent) / "eval.jsonl"
+    if not path.is_file() or n == 0:
+        return []
+    by_kind: dict[str, list[dict]] = defaultdict(list)
+    for row in read_conversations(path, prompt=True):
+        by_kind[row["meta"].get("kind", "")].append(row)
+    queues = [rows for _, rows in sorted(by_kind.items())]
+    out: list[dict] = []
+    while len(out) < n and any(queues):
+        for q in queues:
+            if q and len(out) < n:
+                out.append(q.pop(0))
+    return out

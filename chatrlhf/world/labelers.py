@@ -40,10 +40,20 @@ def perceive(labeler: Labeler, score: float, response: str, rng: random.Random) 
     return score + labeler.length_taste * len(response.split()) / 10 + rng.gauss(0.0, labeler.noise)
 
 
-def rank(labeler: Labeler, idx: WorldIndex, prompt: dict, responses: list[str], rng: random.Random) -> list[int]:
-    """Indices of `responses`, best first, as this labeler sees them."""
-    seen = [perceive(labeler, judge(idx, prompt, r).score, r, rng) for r in responses]
-    return sorted(range(len(responses)), key=lambda i: -seen[i])
+def rank(labeler: Labeler, idx: WorldIndex, prompt: dict, responses: list[str], rng: random.Random) -> list:
+    """Indices of `responses`, best first, as this labeler sees them. Identical answers form one tie group
+    (a nested list): nobody can prefer one copy of a text to another, and a forced order would be noise."""
+    seen: dict[str, float] = {}
+    for text in responses:  # one perception per distinct answer
+        if text not in seen:
+            seen[text] = perceive(labeler, judge(idx, prompt, text).score, text, rng)
+    groups = [[i for i, r in enumerate(responses) if r == text] for text in sorted(seen, key=lambda t: -seen[t])]
+    return [g[0] if len(g) == 1 else g for g in groups]
+
+
+def positions(ranking: list) -> dict[int, int]:
+    """Response index -> place in the ranking; the members of a tie group share a place."""
+    return {i: place for place, g in enumerate(ranking) for i in (g if isinstance(g, list) else [g])}
 
 
 def rate(labeler: Labeler, idx: WorldIndex, prompt: dict, response: str, rng: random.Random) -> dict[str, Any]:
@@ -61,13 +71,15 @@ def demonstrate(labeler: Labeler, prompt: dict) -> dict[str, Any]:
             "meta": {**prompt["meta"], "labeler": labeler.id}}
 
 
-def pairwise_agreement(first: list[int], second: list[int]) -> tuple[int, int]:
-    """(pairs ordered alike, pairs) of two rankings of the same responses."""
-    pos1 = {r: i for i, r in enumerate(first)}
-    pos2 = {r: i for i, r in enumerate(second)}
-    pairs = list(combinations(first, 2))
-    same = sum((pos1[a] < pos1[b]) == (pos2[a] < pos2[b]) for a, b in pairs)
-    return same, len(pairs)
+def pairwise_agreement(first: list, second: list) -> tuple[int, int]:
+    """(pairs ordered alike, pairs) of two rankings of the same responses; a pair either ranking ties is left out."""
+    pos1, pos2 = positions(first), positions(second)
+    same = total = 0
+    for a, b in combinations(sorted(pos1), 2):
+        if pos1[a] != pos1[b] and pos2[a] != pos2[b]:
+            total += 1
+            same += (pos1[a] < pos1[b]) == (pos2[a] < pos2[b])
+    return same, total
 
 
 def agreement(pool: list[Labeler], idx: WorldIndex, items: list[tuple[dict, list[str]]], seed: int = 0) -> float:
