@@ -17,7 +17,7 @@ import torch
 
 from chatrlhf import config as config_mod
 from chatrlhf.config import UserError
-from chatrlhf.evaluate import fact_recall
+from chatrlhf.evaluate import evaluate_models, fact_recall
 from chatrlhf.label.simulate import SimulateConfig, simulate_rankings
 from chatrlhf.model import load_model, resolve_checkpoint
 from chatrlhf.sampling import sample
@@ -107,6 +107,8 @@ def run_pipeline(
     ppo_ptx = train_ppo(with_ptx(cfg, PTX_COEF), out / "sft", str(rm_dir), prompts, out / "ppo_ptx", resume=True,
                         ptx_data=world_dir / "corpus.txt")
 
+    log.info("== evaluation: every model on the world's held-out eval prompts, judged by the gold judge")
+    evaluation = evaluate_models({"pretrained": pretrained, "sft": sft, "ppo": ppo, "ppo_ptx": ppo_ptx}, world_dir)
     results = {
         "pretrain": {"checkpoint": str(pretrained), **recall},
         "sft": {"checkpoint": str(sft), **judge_before_after(out / "sft")},
@@ -114,6 +116,7 @@ def run_pipeline(
         "reward_model": reward_report(rm_dir),
         "ppo": {"checkpoint": str(ppo), **ppo_summary(out / "ppo")},
         "ppo_ptx": {"checkpoint": str(ppo_ptx), **ppo_summary(out / "ppo_ptx")},
+        "evaluation": evaluation,
     }
     (out / "report.json").write_text(json.dumps(results, indent=1) + "\n")
     return write_report(out, results, samples)
@@ -228,6 +231,13 @@ def write_report(out: Path, results: dict, samples: list[tuple[str, str, str]]) 
         f, last = p["first"], p["last"]
         gold = f"{f['gold_score']:.2f} -> {last['gold_score']:.2f}" if "gold_score" in f else "n/a"
         lines.append(f"| {name} | {p['iterations']} | {f['score']:.3f} -> {last['score']:.3f} | {gold} | {last['kl']:.2f} |")
+    ev = results["evaluation"]
+    names = list(ev)
+    lines += ["", "## Held-out evaluation (gold judge, greedy answers to every eval prompt)", "",
+              "| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for key in ev[names[0]]:
+        cells = ["n/a" if ev[n][key] is None else f"{ev[n][key]:.2f}" for n in names]
+        lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(cells) + " |")
     lines += ["", "## Samples from the pretrained model", ""]
     for prompt, greedy, sampled in samples:
         lines += [f"**{prompt}**", "", f"- greedy: {prompt}{greedy}", f"- T=0.8: {prompt}{sampled}", ""]

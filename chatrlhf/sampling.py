@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
+from chatrlhf.tokenizer import END, EOS, encode_chat
+
 
 @dataclass
 class Samples:
@@ -369,3 +371,17 @@ def sample(
     finished = is_stop.any(-1)
     model.train(was_training)
     return Samples(prompt_ids, prompt_mask, response, before_stop.long(), finished)
+
+
+def chat_answers(model: PreTrainedModel, tok, rows: Sequence[dict], max_new_tokens: int, temperature: float = 0.0,
+                 generator: torch.Generator | None = None, batch_size: int = 64) -> list[str]:
+    """The assistant's answer to each conversation row (`{"messages": [...]}` ending with a user turn), decoded
+    without special tokens; greedy by default."""
+    stop = [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
+    answers = []
+    for i in range(0, len(rows), batch_size):
+        ids = [encode_chat(tok, r["messages"], add_generation_prompt=True)[0] for r in rows[i : i + batch_size]]
+        out = sample(model, ids, max_new_tokens=max_new_tokens, stop_ids=stop, pad_id=tok.pad_token_id,
+                     temperature=temperature, generator=generator)
+        answers += [tok.decode(a, skip_special_tokens=True).strip() for a in out.responses()]
+    return answers

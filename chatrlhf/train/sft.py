@@ -40,8 +40,8 @@ from chatrlhf.model import (
     resolve_checkpoint,
     score_texts,
 )
-from chatrlhf.sampling import sample
-from chatrlhf.tokenizer import END, EOS, encode_chat, load_tokenizer
+from chatrlhf.sampling import chat_answers
+from chatrlhf.tokenizer import encode_chat, load_tokenizer
 from chatrlhf.train import common
 
 log = logging.getLogger("chatrlhf.sft")
@@ -106,10 +106,7 @@ def load_world_judge(data: Path, world: str | Path | None):
 
 
 def greedy_answers(model, tok, prompts: list[dict], max_new_tokens: int) -> list[str]:
-    ids = [encode_chat(tok, p["messages"], add_generation_prompt=True)[0] for p in prompts]
-    stop = [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
-    out = sample(model, ids, max_new_tokens=max_new_tokens, stop_ids=stop, pad_id=tok.pad_token_id, temperature=0)
-    return [tok.decode(a, skip_special_tokens=True).strip() for a in out.responses()]
+    return chat_answers(model, tok, prompts, max_new_tokens)
 
 
 def judge_scores(idx, prompts: list[dict], answers: list[str]) -> dict[str, float]:
