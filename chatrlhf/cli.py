@@ -247,6 +247,39 @@ def ppo(
     typer.echo(f"model: {train_ppo(cfg, policy, reward, prompts, out, resume=resume, ptx_data=ptx_data)}")
 
 
+@app.command("eval")
+def eval_(
+    model: Annotated[list[str], typer.Option(help="NAME=DIR: a checkpoint or run directory to evaluate; repeatable.")],
+    world: Annotated[Path, typer.Option(help="World directory (world.json and eval.jsonl).")],
+    baseline: Annotated[str, typer.Option(help="NAME of the model that win rates and KL are measured against.")] = "",
+    out: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Answer length limit.")] = 64,
+) -> None:
+    """Judge models on the world's held-out eval prompts: refusals, false premises, win rate, KL (DESIGN 6b)."""
+    import json
+
+    from chatrlhf.evaluate import evaluate_models
+
+    for m in model:
+        if "=" not in m or not m.split("=", 1)[0]:
+            raise UserError(f"--model: expected NAME=DIR, got {m!r}")
+    checkpoints = {name: Path(path) for name, path in (m.split("=", 1) for m in model)}
+    base = baseline or next(iter(checkpoints))
+    if base not in checkpoints:
+        raise UserError(f"--baseline {base}: not one of the --model names ({', '.join(checkpoints)})")
+    for name in ("world.json", "eval.jsonl"):
+        if not (world / name).is_file():
+            raise UserError(f"{world}: no {name}; pass the directory `chatrlhf world generate` wrote")
+    results = evaluate_models(checkpoints, world, base, max_new_tokens)
+    names = list(results)
+    typer.echo(f"{'':32}" + "".join(f"{n:>12}" for n in names))
+    for key in results[names[0]]:
+        cells = "".join(f"{'n/a' if results[n][key] is None else format(results[n][key], '.3f'):>12}" for n in names)
+        typer.echo(f"{key:32}{cells}")
+    if out:
+        out.write_text(json.dumps(results, indent=1) + "\n")
+
+
 def _saved_config(run_dir: Path) -> dict | None:
     """A resumed run starts from the config it was started with; --config and --set apply on top."""
     import yaml

@@ -13,7 +13,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from chatrlhf.data import read_conversations
-from chatrlhf.model import load_model, pick_device
+from chatrlhf.model import check_tokenizer_matches, load_model, pick_device, resolve_checkpoint
 from chatrlhf.sampling import chat_answers, sample
 from chatrlhf.tokenizer import END, EOS, encode_text, load_tokenizer
 
@@ -90,7 +90,9 @@ def evaluate_models(checkpoints: dict[str, Path], world_dir: Path, baseline: str
     rows = read_conversations(world_dir / "eval.jsonl", prompt=True)
     device = pick_device("auto")
     models = {name: load_model(path, device) for name, path in checkpoints.items()}
-    tok = load_tokenizer(checkpoints[baseline])
+    tok = load_tokenizer(resolve_checkpoint(checkpoints[baseline]))
+    for name, m in models.items():
+        check_tokenizer_matches(m, tok, checkpoints[name])  # one tokenizer renders the prompts for all
     answers = {name: chat_answers(m, tok, rows, max_new_tokens) for name, m in models.items()}
     results: dict[str, dict[str, float | None]] = {}
     for name, m in models.items():

@@ -100,55 +100,6 @@ def has_fast_path(model: PreTrainedModel) -> bool:
     )
 
 
-def rotate_half(x: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((-x2, x1), dim=-1)
-
-
-def _llama_layers(
-    x: torch.Tensor,
-    cos: torch.Tensor,
-    sin: torch.Tensor,
-    mask: torch.Tensor,
-    start: int,
-    k_cache: list[torch.Tensor],
-    v_cache: list[torch.Tensor],
-    qkv: list[torch.Tensor],
-    o_proj: list[torch.Tensor],
-    gate_up: list[torch.Tensor],
-    down: list[torch.Tensor],
-    norm1: list[torch.Tensor],
-    norm2: list[torch.Tensor],
-    norm_f: torch.Tensor,
-    lm_head: torch.Tensor,
-    heads: int,
-    kv_heads: int,
-    scale: float,
-    eps: float,
-) -> torch.Tensor:
-    """Logits of the last position after running embeddings `x` (B, S, H) through every layer, writing
-    keys and values into cache slots start..start+S. The prefill; decoding takes `_LlamaDecoder.decode_step`."""
-    b, s, hidden = x.size(0), x.size(1), x.size(2)
-    end = start + s
-    d = k_cache[0].size(-1)
-    half = d // 2
-    inter = down[0].size(1)
-    for i in range(len(qkv)):
-        y = torch.nn.functional.linear(torch.rms_norm(x, [hidden], norm1[i], eps), qkv[i])
-        qk = y[..., : (heads + kv_heads) * d].view(b, s, heads + kv_heads, d).transpose(1, 2)
-        qk = qk * cos + torch.cat((-qk[..., half:], qk[..., :half]), -1) * sin  # rotary on q and k in one pass
-        k_cache[i][:, :, start:end] = qk[:, heads:]
-        v_cache[i][:, :, start:end] = y[..., (heads + kv_heads) * d :].view(b, s, kv_heads, d).transpose(1, 2)
-        a = torch.nn.functional.scaled_dot_product_attention(
-            qk[:, :heads], k_cache[i][:, :, :end], v_cache[i][:, :, :end], attn_mask=mask, scale=scale,
-            enable_gqa=kv_heads != heads,
-        )
-        x = x + torch.nn.functional.linear(a.transpose(1, 2).reshape(b, s, heads * d), o_proj[i])
-        g = torch.nn.functional.linear(torch.rms_norm(x, [hidden], norm2[i], eps), gate_up[i])
-        x = x + torch.nn.functional.linear(torch.nn.functional.silu(g[..., :inter]) * g[..., inter:], down[i])
-    return torch.nn.functional.linear(torch.rms_norm(x[:, -1], [hidden], norm_f, eps), lm_head)
-
-
 class _LlamaDecoder:
     """The fused weights, rotary tables and static KV cache of one `sample` call, and the decoding step.
     A TorchScript class, so that the whole decoding loop below compiles and Python runs once per call."""
@@ -202,9 +153,32 @@ class _LlamaDecoder:
         visible = ((self.key_mask[:, None, None, :end] != 0) & causal) | itself
         mask = torch.zeros(visible.shape, dtype=x.dtype, device=x.device).masked_fill_(~visible, float("-inf"))
         cos, sin = self.cos[positions].unsqueeze(1), self.sin[positions].unsqueeze(1)
-        return _llama_layers(x, cos, sin, mask, start, self.k, self.v, self.qkv, self.o_proj, self.gate_up,
-                             self.down, self.norm1, self.norm2, self.norm_f, self.lm_head, self.heads,
-                             self.kv_heads, self.scale, self.eps)
+        return self.prefill(x, cos, sin, mask, start)
+
+    def prefill(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor, start: int
+                ) -> torch.Tensor:
+        """Logits of the last position after running embeddings `x` (B, S, H) through every layer, writing
+        keys and values into cache slots start..start+S. Decoding takes `decode_step`."""
+        b, s, hidden = x.size(0), x.size(1), x.size(2)
+        heads, kv_heads = self.heads, self.kv_heads
+        end = start + s
+        d = self.k[0].size(-1)
+        half = d // 2
+        inter = self.down[0].size(1)
+        for i in range(len(self.qkv)):
+            y = torch.nn.functional.linear(torch.rms_norm(x, [hidden], self.norm1[i], self.eps), self.qkv[i])
+            qk = y[..., : (heads + kv_heads) * d].view(b, s, heads + kv_heads, d).transpose(1, 2)
+            qk = qk * cos + torch.cat((-qk[..., half:], qk[..., :half]), -1) * sin  # rotary on q and k in one pass
+            self.k[i][:, :, start:end] = qk[:, heads:]
+            self.v[i][:, :, start:end] = y[..., (heads + kv_heads) * d :].view(b, s, kv_heads, d).transpose(1, 2)
+            a = torch.nn.functional.scaled_dot_product_attention(
+                qk[:, :heads], self.k[i][:, :, :end], self.v[i][:, :, :end], attn_mask=mask, scale=self.scale,
+                enable_gqa=kv_heads != heads,
+            )
+            x = x + torch.nn.functional.linear(a.transpose(1, 2).reshape(b, s, heads * d), self.o_proj[i])
+            g = torch.nn.functional.linear(torch.rms_norm(x, [hidden], self.norm2[i], self.eps), self.gate_up[i])
+            x = x + torch.nn.functional.linear(torch.nn.functional.silu(g[..., :inter]) * g[..., inter:], self.down[i])
+        return torch.nn.functional.linear(torch.rms_norm(x[:, -1], [hidden], self.norm_f, self.eps), self.lm_head)
 
     def decode_step(self, ids: torch.Tensor, positions: torch.Tensor, pos: int) -> torch.Tensor:
         """`step` for one token per row (B,) at cache slot `pos`: 2-D activations, attention as two batched

@@ -8,7 +8,8 @@ import pytest
 
 from tests.conftest import TINY, run_cli, sets
 
-COMMANDS = [["config"], ["tokenizer", "train"], ["pretrain"], ["sample"], ["pipeline"]]
+COMMANDS = [["config"], ["tokenizer", "train"], ["pretrain"], ["sample"], ["pipeline"], ["sft"], ["reward"], ["ppo"],
+            ["eval"]]
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,17 @@ def test_config_prints_documented_defaults():
     assert "lr: 0.002  # peak learning rate" in out
     bad = run_cli("config", "nope", check=False)
     assert bad.returncode == 2 and "unknown config section 'nope'" in bad.stderr
+
+
+def test_eval_command(run, tmp_path):
+    run_cli("world", "generate", "--seed", "1", "--size", "tiny", "--out", str(tmp_path / "w"))
+    out = run_cli("eval", "--model", f"a={run}", "--model", f"b={run / 'latest'}", "--world", str(tmp_path / "w"),
+                  "--max-new-tokens", "6", "--out", str(tmp_path / "eval.json")).stdout
+    figures = json.loads((tmp_path / "eval.json").read_text())
+    assert figures["b"]["win_rate_vs_a"] == 0.5 and figures["b"]["kl_from_a"] == 0.0  # the same model twice
+    assert "harmful_refused" in out and "win_rate_vs_a" in out
+    bad = run_cli("eval", "--model", "nameless", "--world", str(tmp_path / "w"), check=False)
+    assert bad.returncode == 2 and "--model: expected NAME=DIR, got 'nameless'" in bad.stderr
 
 
 def test_tokenizer_train_command(corpus, tmp_path):
