@@ -308,7 +308,7 @@ def sample(
 
     from chatrlhf.model import check_tokenizer_matches, load_model, pick_device, resolve_checkpoint
     from chatrlhf.sampling import sample as run_sampler
-    from chatrlhf.tokenizer import END, EOS, encode_chat, encode_text, load_tokenizer
+    from chatrlhf.tokenizer import EOS, encode_chat, encode_text, load_tokenizer, stop_token_ids
 
     flags = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k, "seed": seed}
     overrides = [*(set_ or []), *(f"sample.{k}={v}" for k, v in flags.items() if v is not None)]
@@ -328,7 +328,7 @@ def sample(
         lm,
         batch,
         max_new_tokens=sc.max_new_tokens,
-        stop_ids=[tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)],
+        stop_ids=stop_token_ids(tok),
         pad_id=tok.pad_token_id,
         temperature=sc.temperature,
         top_k=sc.top_k,

@@ -15,7 +15,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from chatrlhf.data import read_conversations
 from chatrlhf.model import check_tokenizer_matches, load_model, pick_device, resolve_checkpoint
 from chatrlhf.sampling import chat_answers, sample
-from chatrlhf.tokenizer import END, EOS, encode_text, load_tokenizer
+from chatrlhf.tokenizer import encode_text, load_tokenizer, stop_token_ids
 
 
 def fact_recall(
@@ -25,7 +25,7 @@ def fact_recall(
     and held-out regions separately (held-out facts are only in the corpus, never in a prompt)."""
     regions = world["regions"]
     prompts = [encode_text(tok, f"The capital of {r['name']} is") for r in regions]
-    stop = [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
+    stop = stop_token_ids(tok)
     out = sample(model, prompts, max_new_tokens=max_new_tokens, stop_ids=stop, pad_id=tok.pad_token_id, temperature=0)
     hits: dict[str, list[bool]] = {"train": [], "eval": []}
     for region, ids in zip(regions, out.responses(), strict=True):

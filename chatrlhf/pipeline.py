@@ -21,7 +21,7 @@ from chatrlhf.evaluate import evaluate_models, fact_recall
 from chatrlhf.label.simulate import SimulateConfig, simulate_rankings
 from chatrlhf.model import load_model, resolve_checkpoint
 from chatrlhf.sampling import sample
-from chatrlhf.tokenizer import END, EOS, encode_text, load_tokenizer
+from chatrlhf.tokenizer import encode_text, load_tokenizer, stop_token_ids
 from chatrlhf.train.ppo import train_ppo
 from chatrlhf.train.pretrain import train_pretrain
 from chatrlhf.train.reward import train_reward
@@ -168,7 +168,7 @@ def sample_prompts_for(world: dict) -> list[str]:
 def sample_prompts(model, tok, prompts: list[str], max_new_tokens: int = 30) -> list[tuple[str, str, str]]:
     """(prompt, greedy continuation, sampled continuation) for each prompt."""
     ids = [encode_text(tok, p) for p in prompts]
-    stop = [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
+    stop = stop_token_ids(tok)
     kw = {"max_new_tokens": max_new_tokens, "stop_ids": stop, "pad_id": tok.pad_token_id}
     greedy = sample(model, ids, temperature=0.0, **kw).responses()
     sampled = sample(model, ids, temperature=0.8, generator=torch.Generator().manual_seed(0), **kw).responses()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
-from chatrlhf.tokenizer import END, EOS, encode_chat
+from chatrlhf.tokenizer import encode_chat, stop_token_ids
 
 
 @dataclass
@@ -351,7 +351,7 @@ def chat_answers(model: PreTrainedModel, tok, rows: Sequence[dict], max_new_toke
                  generator: torch.Generator | None = None, batch_size: int = 64) -> list[str]:
     """The assistant's answer to each conversation row (`{"messages": [...]}` ending with a user turn), decoded
     without special tokens; greedy by default."""
-    stop = [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
+    stop = stop_token_ids(tok)
     answers = []
     for i in range(0, len(rows), batch_size):
         ids = [encode_chat(tok, r["messages"], add_generation_prompt=True)[0] for r in rows[i : i + batch_size]]

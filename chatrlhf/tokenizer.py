@@ -136,6 +136,11 @@ def encode_chat(
     return ids, mask
 
 
+def stop_token_ids(tok: PreTrainedTokenizerFast) -> list[int]:
+    """The tokens that end an answer: end of turn, and end of text for plain completions."""
+    return [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
+
+
 def encode_text(tok: PreTrainedTokenizerFast, text: str) -> list[int]:
     """Plain text to ids, with special-token strings kept as text."""
     return tok(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]

@@ -22,7 +22,7 @@ from chatrlhf.config import UserError
 from chatrlhf.data import read_conversations
 from chatrlhf.model import check_tokenizer_matches, load_model, pick_device, resolve_checkpoint
 from chatrlhf.sampling import sample
-from chatrlhf.tokenizer import END, EOS, encode_chat, load_tokenizer
+from chatrlhf.tokenizer import encode_chat, load_tokenizer, stop_token_ids
 from chatrlhf.world.judge import index_world, judge
 from chatrlhf.world.labelers import make_pool, pairwise_agreement, positions, rank
 
@@ -62,7 +62,7 @@ def simulate_rankings(
     rng = random.Random(cfg.seed)
     generator = torch.Generator(lm.device).manual_seed(cfg.seed)
     pool = make_pool(cfg.labelers, cfg.seed)
-    stop = [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
+    stop = stop_token_ids(tok)
 
     # 1. Sample K answers per prompt, many prompts per batch.
     encoded = [encode_chat(tok, r["messages"], add_generation_prompt=True)[0] for r in rows]

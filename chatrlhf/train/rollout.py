@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from chatrlhf.config import UserError
 from chatrlhf.model import RewardModel, check_tokenizer_matches, load_reward_model
 from chatrlhf.sampling import sample
-from chatrlhf.tokenizer import END, EOS, encode_chat
+from chatrlhf.tokenizer import encode_chat, stop_token_ids
 
 
 @dataclass
@@ -41,15 +41,11 @@ class Rollout:
         return self.mask.sum(-1)
 
 
-def stop_ids(tok) -> list[int]:
-    return [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
-
-
 def generate(policy, tok, rows: list[dict], max_new_tokens: int, temperature: float,
              generator: torch.Generator | None) -> Rollout:
     """One response per prompt row, sampled from the full distribution (no top-k or top-p)."""
     prompts = [encode_chat(tok, r["messages"], add_generation_prompt=True)[0] for r in rows]
-    s = sample(policy, prompts, max_new_tokens=max_new_tokens, stop_ids=stop_ids(tok), pad_id=tok.pad_token_id,
+    s = sample(policy, prompts, max_new_tokens=max_new_tokens, stop_ids=stop_token_ids(tok), pad_id=tok.pad_token_id,
                temperature=temperature, generator=generator)
     ids = torch.cat([s.prompt_ids, s.response_ids], dim=1)
     attention_mask = torch.cat([s.prompt_mask, s.mask], dim=1)
