@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 import chatrlhf  # noqa: F401  (flush-denormal before anything else touches torch)
 from chatrlhf import config as config_mod
@@ -34,6 +35,9 @@ reward_app = typer.Typer(help="Step 2: train a reward model from rankings (or sc
 app.add_typer(reward_app, name="reward")
 label_app = typer.Typer(help="Labeling: simulated labelers rank, rate and write demonstrations.", no_args_is_help=True)
 app.add_typer(label_app, name="label")
+feedback_app = typer.Typer(help="Feedback from the web chat page (thumbs, comparisons): export it as training data.",
+                           no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML file of section: {key: value} overrides.")]
 SetOpt = Annotated[
@@ -123,6 +127,26 @@ def label_simulate(
     figures = simulate_rankings(model, prompts, out, cfg, world)
     typer.echo(f"labeler agreement {figures['labeler_agreement']:.1%}, labelers vs gold judge "
                f"{figures['labeler_vs_judge']:.1%}; rankings written to {out}")
+
+
+FEEDBACK_DB = "sqlite:///runs/feedback.db"  # where the chat page's thumbs and comparisons go by default
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[Path, typer.Option(help="Prefix of the files to write: OUT.ratings.jsonl and OUT.rankings.jsonl.")],
+    db: Annotated[str, typer.Option(help="Database of `chatrlhf serve --db`: SQLAlchemy URL or SQLite file.")] = FEEDBACK_DB,
+    thumb_rankings: Annotated[bool, typer.Option(help="Also rank answers a user thumbed up above those they thumbed "
+                                                 "down for the same conversation.")] = True,
+) -> None:
+    """Write thumbs as rating JSONL (up = Likert 6, down = 2) and comparisons as ranking JSONL for `chatrlhf reward`."""
+    from chatrlhf.serve.feedback import export_feedback
+
+    done = export_feedback(db, out, thumb_rankings)
+    typer.echo(f"{done['n_ratings']} ratings -> {done['ratings']}")
+    typer.echo(f"{done['n_rankings']} rankings ({done['n_comparisons']} from comparisons) -> {done['rankings']}")
+    if done["n_rankings"]:
+        typer.echo(f"train a reward model on them: chatrlhf reward --model SFT_DIR --data {done['rankings']} --out RM_DIR")
 
 
 @app.command()
@@ -252,13 +276,17 @@ def eval_(
     model: Annotated[list[str], typer.Option(help="NAME=DIR: a checkpoint or run directory to evaluate; repeatable.")],
     world: Annotated[Path, typer.Option(help="World directory (world.json and eval.jsonl).")],
     baseline: Annotated[str, typer.Option(help="NAME of the model that win rates and KL are measured against.")] = "",
-    out: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the card (figures, stock phrases, answers) as JSON here.")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Answer length limit.")] = 64,
+    rm: Annotated[Path | None, typer.Option(help="Reward model directory: adds each model's mean RM score.")] = None,
+    plots: Annotated[Path | None, typer.Option(help="Write the card's PNG plots into this directory.")] = None,
 ) -> None:
-    """Judge models on the world's held-out eval prompts: refusals, false premises, win rate, KL (DESIGN 6b)."""
+    """Judge models on the world's held-out eval prompts: refusals, false premises, win rate, KL, alignment tax,
+    RM vs gold score, the article's questions (DESIGN 6b)."""
     import json
 
     from chatrlhf.evaluate import evaluate_models
+    from chatrlhf.plots import run_dir, write_plots
 
     for m in model:
         if "=" not in m or not m.split("=", 1)[0]:
@@ -270,14 +298,26 @@ def eval_(
     for name in ("world.json", "eval.jsonl"):
         if not (world / name).is_file():
             raise UserError(f"{world}: no {name}; pass the directory `chatrlhf world generate` wrote")
-    results = evaluate_models(checkpoints, world, base, max_new_tokens)
+    card = evaluate_models(checkpoints, world, base, max_new_tokens, rm)
+    results = card["models"]
     names = list(results)
     typer.echo(f"{'':32}" + "".join(f"{n:>12}" for n in names))
     for key in results[names[0]]:
         cells = "".join(f"{'n/a' if results[n][key] is None else format(results[n][key], '.3f'):>12}" for n in names)
         typer.echo(f"{key:32}{cells}")
+    for name, phrase in card["stock_phrases"].items():
+        typer.echo(f"most frequent 5-gram of {name}: {phrase!r}")
+    for q in card["article_questions"]:
+        typer.echo(f"\n{q['question']}: {q['prompt']}")
+        for name, a in q["answers"].items():
+            typer.echo(f"  {name} (gold {a['gold_score']:.1f}): {a['answer']}")
+    if plots:
+        dirs = {**checkpoints, **({"rm": rm} if rm else {})}
+        runs = {name: run_dir(path) or path for name, path in dirs.items()}  # the runs that logged metrics get curves
+        for caption, path in write_plots(plots, runs, results).items():
+            typer.echo(f"{caption}: {path}")
     if out:
-        out.write_text(json.dumps(results, indent=1) + "\n")
+        out.write_text(json.dumps(card, indent=1) + "\n")
 
 
 def _saved_config(run_dir: Path) -> dict | None:
@@ -357,6 +397,121 @@ def pipeline(
 
     report = run_pipeline(out, seed, world_size, config, set_)
     typer.echo(f"report: {report}")
+
+
+ModerationOpt = Annotated[
+    Path | None, typer.Option("--moderation", help="Moderation classifier directory: flagged input is refused, "
+                              "a flagged answer withheld.")
+]
+
+
+@app.command("chat")
+def chat_cmd(
+    model: Annotated[Path, typer.Option(help="Checkpoint or run directory to chat with.")],
+    moderation: ModerationOpt = None,
+    system: Annotated[str | None, typer.Option(help="System prompt (change it in the chat with /system TEXT).")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Chat in the terminal: multi-turn, answers stream token by token; /reset, /system TEXT, /exit.
+
+    Sampling follows the serve section, e.g. --set serve.temperature=0.7 --set serve.max_tokens=128.
+    """
+    from chatrlhf.serve.chat import chat
+    from chatrlhf.serve.engine import load_engine, use_threads
+
+    cfg = config_mod.load_config(["serve"], config, set_)["serve"]
+    use_threads(cfg)
+    engine = load_engine(model, moderation, cfg)
+    try:
+        chat(engine, cfg, system)
+    except KeyboardInterrupt:
+        typer.echo()
+    finally:
+        engine.close()
+
+
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Option(help="Checkpoint or run directory to serve.")],
+    moderation: ModerationOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 exposes the server to the network).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    api_key: Annotated[str | None, typer.Option(envvar="CHATRLHF_API_KEY",
+                                                help="Require 'Authorization: Bearer KEY' on /v1.")] = None,
+    name: Annotated[str | None, typer.Option(help="Model id clients ask for. Default: the --model directory's name.")] = None,
+    db: Annotated[str, typer.Option(help="Where the chat page's thumbs and comparisons go: SQLAlchemy URL or SQLite "
+                                    "file (read by `chatrlhf feedback export`).")] = FEEDBACK_DB,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Serve an OpenAI-compatible API: /v1/chat/completions (streaming too), /v1/models, /v1/moderations, /health,
+    and the web chat page at / (thumbs and comparisons stored in --db)."""
+    import uvicorn
+
+    from chatrlhf.serve.api import create_app
+    from chatrlhf.serve.engine import use_threads
+
+    cfg = config_mod.load_config(["serve"], config, set_)["serve"]
+    use_threads(cfg)
+    app_ = create_app(model, moderation, api_key, cfg, model_name=name, db=db)
+    typer.echo(f"serving {app_.state.model_name} on http://{host}:{port}/v1 (OpenAI-compatible)")
+    typer.echo(f"chat page: http://{host}:{port}/ (export its feedback: chatrlhf feedback export --db DB --out PREFIX)")
+    uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+class _TextOrCommand(TyperGroup):
+    """A group whose first word, when not one of its commands, is text for its `check` command."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] in self.commands:
+            return super().resolve_command(ctx, args)
+        return "check", self.commands["check"], args
+
+
+moderate_app = typer.Typer(
+    cls=_TextOrCommand, no_args_is_help=True, context_settings={"ignore_unknown_options": True},
+    help="Moderation: flag text by OpenAI's 13 categories.\n\n"
+         "chatrlhf moderate --model DIR \"text\" ... prints OpenAI-shaped results as JSON (the same as `moderate check`);"
+         "\n\nchatrlhf moderate train --model BACKBONE --data moderation.jsonl --out DIR trains a classifier.")
+app.add_typer(moderate_app, name="moderate")
+
+
+@moderate_app.command("check")
+def moderate_check(
+    text: Annotated[list[str], typer.Argument(help="Text to score, as written; several texts give several results.")],
+    model: Annotated[Path, typer.Option(help="Moderation classifier directory (from `chatrlhf moderate train`).")],
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "cpu",
+) -> None:
+    """Print {"id", "model", "results": [{"flagged", "categories", "category_scores"}]} for the texts."""
+    import json
+    import uuid
+
+    from chatrlhf.moderation import load_moderation, moderate
+
+    results = moderate(load_moderation(model, device), text)
+    typer.echo(json.dumps({"id": f"modr-{uuid.uuid4().hex}", "model": model.resolve().name, "results": results}, indent=1))
+
+
+@moderate_app.command("train")
+def moderate_train(
+    model: Annotated[Path, typer.Option(help="Backbone: a pretrained or SFT checkpoint or run directory.")],
+    data: Annotated[Path, typer.Option(help="Moderation JSONL: {\"text\", \"categories\", \"split\"} rows; "
+                                       "split \"test\" is held out for the report.")],
+    out: Annotated[Path, typer.Option(help="Directory for the classifier (replaced atomically when it exists).")],
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Train the classifier, choose per-category thresholds on held-out training templates, print the test report."""
+    import json
+
+    from chatrlhf.moderation import REPORT_FILE, format_report, train_moderation
+
+    cfg = config_mod.load_config(["moderation"], config, set_)
+    path = train_moderation(cfg, model, data, out)
+    report = json.loads((path / REPORT_FILE).read_text())
+    typer.echo(format_report(report) if "test" in report else f"{data}: no split \"test\" rows, so no held-out report")
+    typer.echo(f"moderation classifier: {path}")
 
 
 def main() -> None:

@@ -181,6 +181,39 @@ class PPOConfig:
     dtype: str = "auto"  # auto | float32 | bfloat16
 
 
+@dataclass
+class ModerationConfig:
+    """Moderation: a multi-label classifier over OpenAI's 13 categories on a backbone we trained."""
+
+    pooling: str = "mean"  # mean | last | max: states averaged, read at the closing <|end|>, or each category's max
+    train_backbone: bool = True  # fine-tune the transformer with the head (False: only the head learns; far worse)
+    epochs: int = 10  # passes over the training texts; the epoch with the lowest validation loss is kept
+    batch_size: int = 16  # texts per optimizer step
+    max_len: int = 128  # a longer text is scored on its first max_len tokens
+    lr: float = 1e-3  # peak learning rate
+    min_lr_ratio: float = 0.0  # cosine decays to lr * min_lr_ratio
+    warmup_steps: int = 10  # linear warmup
+    weight_decay: float = 0.0  # AdamW weight decay on matrices
+    grad_clip: float = 1.0  # global gradient-norm clip (0 turns it off)
+    val_fraction: float = 0.2  # share of training templates (meta.group) held out to choose the thresholds
+    default_threshold: float = 0.5  # threshold of a category with no validation example
+    seed: int = 1337  # seeds the validation split, the head's init and the data order
+    device: str = "auto"  # auto | cpu | cuda
+
+
+@dataclass
+class ServeConfig:
+    """The terminal chat and the OpenAI-compatible server (`chatrlhf chat`, `chatrlhf serve`)."""
+
+    max_batch: int = 32  # answers decoded together: requests waiting when a batch starts join it
+    max_tokens: int = 256  # answer length limit when a request names none (never past the model's context)
+    temperature: float = 1.0  # when a request names none (OpenAI's default); the terminal chat's temperature
+    top_p: float = 1.0  # nucleus mass when a request names none
+    seed: int = 0  # seeds the terminal chat's sampling (an API request seeds itself with its `seed`)
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 0  # CPU threads for decoding (0: all cores but one, which the HTTP event loop needs)
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "tokenizer": TokenizerConfig,
@@ -189,6 +222,8 @@ SECTIONS: dict[str, type] = {
     "reward": RewardConfig,
     "sample": SampleConfig,
     "ppo": PPOConfig,
+    "moderation": ModerationConfig,
+    "serve": ServeConfig,
 }
 
 # Value ranges checked after every override: (test, what was expected).
@@ -244,6 +279,16 @@ _RANGES: dict[str, Rule] = {
     "sample.temperature": NON_NEGATIVE,
     "sample.top_k": NON_NEGATIVE_INT,
     "sample.top_p": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
+    **_training_rules("moderation"),
+    "moderation.epochs": POSITIVE,
+    "moderation.max_len": (lambda v: v > 2, "an integer > 2"),
+    "moderation.pooling": (lambda v: v in ("mean", "last", "max"), "one of mean, last, max"),
+    "moderation.default_threshold": FRACTION,
+    **{f"serve.{k}": POSITIVE for k in ("max_batch", "max_tokens")},
+    "serve.temperature": (lambda v: 0.0 <= v <= 2.0, "a number in [0, 2]"),
+    "serve.top_p": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
+    "serve.device": DEVICE,
+    "serve.threads": NON_NEGATIVE_INT,
 }
 
 

@@ -17,9 +17,12 @@ import torch
 
 from chatrlhf import config as config_mod
 from chatrlhf.config import UserError
-from chatrlhf.evaluate import evaluate_models, fact_recall
+from chatrlhf.evaluate import card_markdown, evaluate_models, fact_recall
 from chatrlhf.label.simulate import SimulateConfig, simulate_rankings
 from chatrlhf.model import load_model, resolve_checkpoint
+from chatrlhf.moderation import REPORT_FILE as MODERATION_REPORT
+from chatrlhf.moderation import train_moderation
+from chatrlhf.plots import write_plots
 from chatrlhf.sampling import sample
 from chatrlhf.tokenizer import encode_text, load_tokenizer, stop_token_ids
 from chatrlhf.train.ppo import train_ppo
@@ -58,7 +61,7 @@ def run_pipeline(
 ) -> Path:
     """Run the stages into `out` and return the path of `out/report.md`."""
     out = Path(out)
-    cfg = config_mod.load_config(["model", "tokenizer", "pretrain", "sft", "reward", "ppo"], config_file,
+    cfg = config_mod.load_config(["model", "tokenizer", "pretrain", "sft", "reward", "ppo", "moderation"], config_file,
                                  [*PIPELINE_DEFAULTS, *(overrides or [])])
     out.mkdir(parents=True, exist_ok=True)
     sets = [f"--set={o}" for o in overrides or []]
@@ -82,6 +85,12 @@ def run_pipeline(
     stage("step 1: supervised fine-tuning", "sft", "--model", str(out / "pretrain"), "--data",
           str(world_dir / "sft.jsonl"), "--out", str(out / "sft"), *sets)
     sft = train_sft(cfg, out / "pretrain", world_dir / "sft.jsonl", out / "sft", resume=True)
+
+    moderation_dir = out / "moderation"  # on SFT: it told held-out harmful from harmless text better than pretraining
+    if not (moderation_dir / MODERATION_REPORT).is_file():  # written atomically: present means complete
+        stage("moderation classifier on the SFT backbone", "moderate", "train", "--model", str(out / "sft"), "--data",
+              str(world_dir / "moderation.jsonl"), "--out", str(moderation_dir), *sets)
+        train_moderation(cfg, out / "sft", world_dir / "moderation.jsonl", moderation_dir)
 
     rankings = out / "rankings.jsonl"
     if not rankings.is_file():  # written under a temporary name and renamed: present means complete
@@ -108,7 +117,10 @@ def run_pipeline(
                         ptx_data=world_dir / "corpus.txt")
 
     log.info("== evaluation: every model on the world's held-out eval prompts, judged by the gold judge")
-    evaluation = evaluate_models({"pretrained": pretrained, "sft": sft, "ppo": ppo, "ppo_ptx": ppo_ptx}, world_dir)
+    card = evaluate_models({"pretrained": pretrained, "sft": sft, "ppo": ppo, "ppo_ptx": ppo_ptx}, world_dir, rm=rm_dir)
+    runs = {"pretraining": out / "pretrain", "SFT": out / "sft", "reward model (ranking loss)": rm_dir, "ppo": out / "ppo",
+            "ppo_ptx": out / "ppo_ptx"}
+    plots = write_plots(out / "plots", runs, card["models"])
     results = {
         "pretrain": {"checkpoint": str(pretrained), **recall},
         "sft": {"checkpoint": str(sft), **judge_before_after(out / "sft")},
@@ -116,7 +128,11 @@ def run_pipeline(
         "reward_model": reward_report(rm_dir),
         "ppo": {"checkpoint": str(ppo), **ppo_summary(out / "ppo")},
         "ppo_ptx": {"checkpoint": str(ppo_ptx), **ppo_summary(out / "ppo_ptx")},
-        "evaluation": evaluation,
+        "moderation": json.loads((moderation_dir / MODERATION_REPORT).read_text()),
+        "evaluation": card["models"],
+        "stock_phrases": card["stock_phrases"],
+        "article_questions": card["article_questions"],
+        "plots": {caption: str(path.relative_to(out)) for caption, path in plots.items()},
     }
     (out / "report.json").write_text(json.dumps(results, indent=1) + "\n")
     return write_report(out, results, samples)
@@ -175,6 +191,25 @@ def sample_prompts(model, tok, prompts: list[str], max_new_tokens: int = 30) -> 
     return [(p, tok.decode(g), tok.decode(s)) for p, g, s in zip(prompts, greedy, sampled, strict=True)]
 
 
+def moderation_section(m: dict) -> list[str]:
+    """The moderation classifier's held-out figures as report lines."""
+    pct = lambda v: "n/a" if v is None else f"{v:.1%}"  # noqa: E731
+    num = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
+    t = m["test"]
+    lines = ["", "## Moderation", "",
+             f"Classifier on `{m['backbone']}` (epoch {m['epoch']}, {m['train_seconds']:.0f} s), thresholds per category "
+             f"from held-out training acts. On the world's held-out test split ({t['texts']} texts): harmful texts "
+             f"flagged {pct(t['harmful_recall'])}, benign-but-scary requests flagged {pct(t['benign_scary_flagged'])}, "
+             f"all benign texts flagged {pct(t['benign_flagged'])}.", "",
+             "| category | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {c} | {num(v['precision'])} | {num(v['recall'])} | {num(v['f1'])} | {v['support']} |"
+              for c, v in t["per_category"].items()]
+    if "eval_prompts_flagged" in m:
+        lines += ["", "Held-out eval prompts a chat with this classifier would refuse, by kind: "
+                  + ", ".join(f"{k} {pct(v)}" for k, v in m["eval_prompts_flagged"].items()) + "."]
+    return lines
+
+
 def write_report(out: Path, results: dict, samples: list[tuple[str, str, str]]) -> Path:
     metrics = read_metrics(out / "pretrain")
     val = [(m["step"], m["val_loss"]) for m in metrics if "val_loss" in m]
@@ -231,14 +266,10 @@ def write_report(out: Path, results: dict, samples: list[tuple[str, str, str]]) 
         f, last = p["first"], p["last"]
         gold = f"{f['gold_score']:.2f} -> {last['gold_score']:.2f}" if "gold_score" in f else "n/a"
         lines.append(f"| {name} | {p['iterations']} | {f['score']:.3f} -> {last['score']:.3f} | {gold} | {last['kl']:.2f} |")
-    ev = results["evaluation"]
-    names = list(ev)
-    lines += ["", "## Held-out evaluation (gold judge, greedy answers to every eval prompt)", "",
-              "| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    for key in ev[names[0]]:
-        cells = ["n/a" if ev[n][key] is None else f"{ev[n][key]:.2f}" for n in names]
-        lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(cells) + " |")
-    lines += ["", "## Samples from the pretrained model", ""]
+    lines += moderation_section(results["moderation"])
+    card = {"models": results["evaluation"], "stock_phrases": results["stock_phrases"],
+            "article_questions": results["article_questions"]}
+    lines += ["", *card_markdown(card, results["plots"]), "## Samples from the pretrained model", ""]
     for prompt, greedy, sampled in samples:
         lines += [f"**{prompt}**", "", f"- greedy: {prompt}{greedy}", f"- T=0.8: {prompt}{sampled}", ""]
     path = out / "report.md"

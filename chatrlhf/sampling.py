@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -303,6 +303,22 @@ def _scripted_decode() -> Callable:
         return _decode
 
 
+def _start(model: PreTrainedModel, prompts: Sequence[Sequence[int]], max_new_tokens: int, stop_ids: Sequence[int],
+           pad_id: int, fast: bool | None) -> tuple:
+    """What a decoding call starts from: the decoder (fast or generic), left-padded prompts, their mask, the
+    position ids of the last prompt column onwards, and the stop ids as a tensor."""
+    device = next(model.parameters()).device
+    prompt_ids, prompt_mask = left_pad(prompts, pad_id)
+    prompt_ids, prompt_mask = prompt_ids.to(device), prompt_mask.to(device)
+    stop = torch.as_tensor(list(stop_ids), dtype=torch.long, device=device)
+    # Key mask over every cache slot: prompt padding is 0, generated slots are 1.
+    key_mask = torch.cat([prompt_mask, prompt_mask.new_ones(len(prompts), max_new_tokens)], dim=1)
+    use_fast = fast if fast is not None else has_fast_path(model)
+    decoder = _llama_decoder(model, key_mask) if use_fast else _HFDecoder(model, key_mask)
+    positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
+    return decoder, prompt_ids, prompt_mask, positions, stop
+
+
 @torch.inference_mode()  # lighter than no_grad per op; outputs are token ids, never differentiated
 def sample(
     model: PreTrainedModel,
@@ -321,22 +337,10 @@ def sample(
 
     `fast=None` takes the Llama fast path where the model allows it; False forces the model's own forward.
     """
-    device = next(model.parameters()).device
-    prompt_ids, prompt_mask = left_pad(prompts, pad_id)
-    prompt_ids, prompt_mask = prompt_ids.to(device), prompt_mask.to(device)
-    batch = len(prompts)
-    stop = torch.as_tensor(list(stop_ids), dtype=torch.long, device=device)
-
     was_training = model.training
     model.eval()  # no dropout while sampling, whatever the caller's mode
-    # Key mask over every cache slot: prompt padding is 0, generated slots are 1.
-    key_mask = torch.cat([prompt_mask, prompt_mask.new_ones(batch, max_new_tokens)], dim=1)
-    use_fast = fast if fast is not None else has_fast_path(model)
-    if use_fast:
-        decoder, decode = _llama_decoder(model, key_mask), _scripted_decode()
-    else:
-        decoder, decode = _HFDecoder(model, key_mask), _decode
-    positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
+    decoder, prompt_ids, prompt_mask, positions, stop = _start(model, prompts, max_new_tokens, stop_ids, pad_id, fast)
+    decode = _scripted_decode() if isinstance(decoder, _LlamaDecoder) else _decode
     response = decode(decoder, prompt_ids, positions, max_new_tokens, stop, pad_id, float(temperature), top_k,
                       float(top_p), generator)
     # Real tokens: everything up to the first stop token (inclusive), or all when none was emitted.
@@ -345,6 +349,87 @@ def sample(
     finished = is_stop.any(-1)
     model.train(was_training)
     return Samples(prompt_ids, prompt_mask, response, before_stop.long(), finished)
+
+
+@torch.inference_mode()  # applied around each resumption of the generator, not across the caller's code
+def stream(
+    model: PreTrainedModel,
+    prompts: Sequence[Sequence[int]],
+    *,
+    max_new_tokens: int,
+    stop_ids: Sequence[int],
+    pad_id: int,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
+    fast: bool | None = None,
+    pick: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> Iterator[torch.Tensor]:
+    """`sample` one step at a time, for streaming: yields each step's tokens (B,), `pad_id` once a row has
+    stopped, and ends when every row has stopped or after `max_new_tokens` steps. Stacked, the steps are
+    `sample(...).response_ids` for the same arguments and generator.
+
+    The loop is `_decode`'s, run from Python so that each token can leave as soon as it is drawn (Python once
+    per token rather than once per call). `pick(logits) -> tokens` replaces the draw, e.g. to give each request
+    of a shared batch its own temperature and generator.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        decoder, inputs, _, positions, stop = _start(model, prompts, max_new_tokens, stop_ids, pad_id, fast)
+        finished = torch.zeros(len(prompts), dtype=torch.bool, device=inputs.device)
+        start = 0
+        for _ in range(max_new_tokens):
+            logits = decoder.step(inputs, positions, start)
+            token = pick(logits) if pick else next_tokens(logits, temperature, top_k, top_p, generator)
+            token = torch.where(finished, pad_id, token)
+            finished |= torch.isin(token, stop)
+            yield token
+            if bool(finished.all()):
+                return
+            start += inputs.size(1)
+            inputs = token[:, None]
+            positions = positions[:, -1:] + 1
+    finally:
+        model.train(was_training)
+
+
+# ---- log-probabilities of sampled tokens: RL's ratios and KL, and the evaluation's KL --------------------
+
+
+def joined(s: Samples) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Prompts and responses as one (B, P + T) batch: ids, attention mask, and position ids that count real
+    tokens only (so a padded row computes what it would alone)."""
+    ids = torch.cat([s.prompt_ids, s.response_ids], dim=1)
+    attention_mask = torch.cat([s.prompt_mask, s.mask], dim=1)
+    return ids, attention_mask, (attention_mask.cumsum(-1) - 1).clamp(min=0)
+
+
+def response_logits(model: PreTrainedModel, ids: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor,
+                    prompt_width: int, temperature: float) -> torch.Tensor:
+    """Logits (B, T, V) that predicted each token after the first `prompt_width`, divided by the sampling
+    temperature as the sampler divided them (a mismatch shows up as a negative KL)."""
+    logits = model(input_ids=ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False).logits
+    return logits[:, prompt_width - 1 : -1].float() / temperature
+
+
+def token_logprobs(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """log softmax(logits) at `tokens`: (B, T, V), (B, T) -> (B, T)."""
+    return torch.gather(torch.log_softmax(logits, dim=-1), 2, tokens[..., None]).squeeze(-1)
+
+
+@torch.no_grad()
+def response_logprobs(model: PreTrainedModel, ids: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor,
+                      prompt_width: int, temperature: float, batch_size: int = 64) -> torch.Tensor:
+    """Log-probabilities (B, T) under `model` of the tokens after `prompt_width`, in batches, without gradients.
+    Positions after a row's stop token hold junk: multiply by the response mask."""
+    out = []
+    for i in range(0, len(ids), batch_size):
+        rows = slice(i, i + batch_size)
+        logits = response_logits(model, ids[rows], attention_mask[rows], position_ids[rows], prompt_width, temperature)
+        out.append(token_logprobs(logits, ids[rows, prompt_width:]))
+    return torch.cat(out)
 
 
 def chat_answers(model: PreTrainedModel, tok, rows: Sequence[dict], max_new_tokens: int, temperature: float = 0.0,

@@ -144,3 +144,10 @@ def stop_token_ids(tok: PreTrainedTokenizerFast) -> list[int]:
 def encode_text(tok: PreTrainedTokenizerFast, text: str) -> list[int]:
     """Plain text to ids, with special-token strings kept as text."""
     return tok(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+
+
+def shown_text(tok: PreTrainedTokenizerFast, ids: Sequence[int]) -> str:
+    """The text of `ids` that can be shown while more tokens may follow. A byte-level token can end inside a
+    multi-byte UTF-8 character (Japanese, emoji), which decodes to U+FFFD until its other bytes arrive, so a
+    trailing U+FFFD is held back; once the answer is complete, `tok.decode` gives all of it."""
+    return tok.decode(ids, skip_special_tokens=True).rstrip("\ufffd")

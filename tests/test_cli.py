@@ -40,7 +40,7 @@ def test_eval_command(run, tmp_path):
     run_cli("world", "generate", "--seed", "1", "--size", "tiny", "--out", str(tmp_path / "w"))
     out = run_cli("eval", "--model", f"a={run}", "--model", f"b={run / 'latest'}", "--world", str(tmp_path / "w"),
                   "--max-new-tokens", "6", "--out", str(tmp_path / "eval.json")).stdout
-    figures = json.loads((tmp_path / "eval.json").read_text())
+    figures = json.loads((tmp_path / "eval.json").read_text())["models"]
     assert figures["b"]["win_rate_vs_a"] == 0.5 and figures["b"]["kl_from_a"] == 0.0  # the same model twice
     assert "harmful_refused" in out and "win_rate_vs_a" in out
     bad = run_cli("eval", "--model", "nameless", "--world", str(tmp_path / "w"), check=False)
@@ -109,7 +109,7 @@ def test_tokenizer_that_does_not_match_the_model(run, corpus, tmp_path):
 TINY_PIPELINE = [*TINY, "pretrain.max_steps=6", "pretrain.save_every=3", "tokenizer.vocab_size=400", "sft.epochs=2",
                  "sft.batch_size=8", "sft.eval_prompts=4", "sft.eval_max_new_tokens=8", "reward.batch_size=8",
                  "ppo.iterations=2", "ppo.rollout_batch=8", "ppo.minibatch_size=8", "ppo.max_new_tokens=8",
-                 "ppo.ptx_seq_len=16", "ppo.ptx_batch=2"]
+                 "ppo.ptx_seq_len=16", "ppo.ptx_batch=2", "moderation.epochs=1"]
 
 
 def test_pipeline_on_the_tiny_world(tmp_path):
@@ -120,9 +120,12 @@ def test_pipeline_on_the_tiny_world(tmp_path):
     assert proc.stdout.strip().endswith(f"report: {out / 'report.md'}")
     report = (out / "report.md").read_text()
     for heading in ("## Step 0: pretraining", "## Step 1: SFT", "## Step 2: reward model", "## Step 3: PPO and PPO-ptx",
-                    "## Samples"):
+                    "## Moderation", "## Samples"):
         assert heading in report
     results = json.loads((out / "report.json").read_text())
+    moderation = json.loads((out / "moderation" / "report.json").read_text())
+    assert results["moderation"] == moderation and moderation["backbone"].startswith(str(out / "sft"))
+    assert f"harmful texts flagged {moderation['test']['harmful_recall']:.1%}" in report
     rm = json.loads((out / "rm" / "reward_model.json").read_text())
     assert results["reward_model"]["accuracy_vs_labelers"] == rm["accuracy_vs_labelers"]
     assert f"{rm['accuracy_vs_labelers']:.1%} against the labelers" in report
@@ -132,6 +135,9 @@ def test_pipeline_on_the_tiny_world(tmp_path):
     assert list(ev) == ["pretrained", "sft", "ppo", "ppo_ptx"] and ev["sft"]["win_rate_vs_sft"] == 0.5
     assert ev["sft"]["kl_from_sft"] == 0.0 and all(0 <= m["harmful_refused"] <= 1 for m in ev.values())
     assert f"| win rate vs sft | {ev['pretrained']['win_rate_vs_sft']:.2f} | 0.50 |" in report
+    for name in ("losses", "ppo", "gold_by_kind"):  # the plots, linked from the report
+        assert (out / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"(plots/{name}.png)" in report
     assert "$ chatrlhf ppo --policy" in proc.stderr  # each stage logs the command that reruns it alone
     runs = ("pretrain", "sft", "ppo", "ppo_ptx")
     before = {r: (out / r / "metrics.jsonl").read_text() for r in runs}

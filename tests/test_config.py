@@ -35,7 +35,7 @@ def write_yaml(tmp_path, text: str, name: str = "cfg.yaml"):
 
 def test_defaults_load_for_every_section():
     cfg = load_config(list(SECTIONS))
-    assert list(cfg) == ["model", "tokenizer", "pretrain", "sft", "reward", "sample", "ppo"]
+    assert list(cfg) == ["model", "tokenizer", "pretrain", "sft", "reward", "sample", "ppo", "moderation", "serve"]
     assert cfg["model"] == ModelConfig()
     assert cfg["tokenizer"] == TokenizerConfig()
     assert cfg["pretrain"] == PretrainConfig()

@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 import chatrlhf.sampling as sampling
 from chatrlhf.config import ModelConfig
 from chatrlhf.model import build_model
+from chatrlhf.sampling import token_logprobs
 from chatrlhf.tokenizer import load_tokenizer
 from chatrlhf.train.ppo import adaptive_kl_coef, gae, masked_mean, masked_whiten, policy_loss, value_loss
 from chatrlhf.train.rollout import (
@@ -23,7 +24,6 @@ from chatrlhf.train.rollout import (
     response_logits,
     response_tokens,
     select,
-    token_logprobs,
     with_no_eos_penalty,
 )
 from tests.conftest import run_cli, sets

@@ -36,6 +36,7 @@ from chatrlhf.model import (
     reward_model_from_lm,
     save_reward_model,
 )
+from chatrlhf.sampling import token_logprobs
 from chatrlhf.tokenizer import load_tokenizer
 from chatrlhf.train import common
 from chatrlhf.train.rollout import (
@@ -51,7 +52,6 @@ from chatrlhf.train.rollout import (
     response_values,
     rm_reward,
     select,
-    token_logprobs,
     values_of,
     with_no_eos_penalty,
 )

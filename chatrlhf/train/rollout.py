@@ -19,9 +19,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from chatrlhf import sampling
 from chatrlhf.config import UserError
 from chatrlhf.model import RewardModel, check_tokenizer_matches, load_reward_model
-from chatrlhf.sampling import sample
+from chatrlhf.sampling import joined, response_logprobs, sample
 from chatrlhf.tokenizer import encode_chat, stop_token_ids
 
 
@@ -47,23 +48,14 @@ def generate(policy, tok, rows: list[dict], max_new_tokens: int, temperature: fl
     prompts = [encode_chat(tok, r["messages"], add_generation_prompt=True)[0] for r in rows]
     s = sample(policy, prompts, max_new_tokens=max_new_tokens, stop_ids=stop_token_ids(tok), pad_id=tok.pad_token_id,
                temperature=temperature, generator=generator)
-    ids = torch.cat([s.prompt_ids, s.response_ids], dim=1)
-    attention_mask = torch.cat([s.prompt_mask, s.mask], dim=1)
-    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    ids, attention_mask, position_ids = joined(s)
     texts = [tok.decode(r, skip_special_tokens=True).strip() for r in s.responses()]
     return Rollout(rows, texts, ids, attention_mask, position_ids, s.mask.float(), s.finished, s.prompt_ids.size(1))
 
 
 def response_logits(model, r: Rollout, temperature: float) -> torch.Tensor:
     """Logits (B, T, V) that predicted each response token, divided by the sampling temperature."""
-    logits = model(input_ids=r.ids, attention_mask=r.attention_mask, position_ids=r.position_ids,
-                   use_cache=False).logits
-    return logits[:, r.prompt_width - 1 : -1].float() / temperature
-
-
-def token_logprobs(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    """log softmax(logits) at `tokens`: (B, T, V), (B, T) -> (B, T)."""
-    return torch.gather(F.log_softmax(logits, dim=-1), 2, tokens[..., None]).squeeze(-1)
+    return sampling.response_logits(model, r.ids, r.attention_mask, r.position_ids, r.prompt_width, temperature)
 
 
 def entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -76,14 +68,10 @@ def response_tokens(r: Rollout) -> torch.Tensor:
     return r.ids[:, r.prompt_width :]
 
 
-@torch.no_grad()
 def logprobs_of(model, r: Rollout, temperature: float, batch_size: int = 64) -> torch.Tensor:
     """Log-probabilities (B, T) of the rollout's response tokens under `model`, without gradients."""
-    out = []
-    for i in range(0, len(r.rows), batch_size):
-        part = select(r, slice(i, i + batch_size))
-        out.append(token_logprobs(response_logits(model, part, temperature), response_tokens(part)))
-    return torch.cat(out) * r.mask
+    return response_logprobs(model, r.ids, r.attention_mask, r.position_ids, r.prompt_width, temperature,
+                             batch_size) * r.mask
 
 
 @torch.no_grad()

@@ -229,21 +229,27 @@ def assign(rows: list[dict], rng: random.Random) -> dict[str, list[dict]]:
 # ---- corpus and moderation ----------------------------------------------------------------------------
 
 
+def region_sentences(region: dict, L: ModuleType, rng: random.Random) -> list[str]:
+    """Every fact about one region in every phrasing (one phrasing, drawn from `rng`, per neighbour)."""
+    f = _fields(region)
+    out = [t.format(**f) for t in L.FACT_SENTENCES["capital"]]
+    out += [t.format(**f) for t in L.FACT_SENTENCES["food"]]
+    for nb in region["neighbours"]:
+        out.append(rng.choice(L.FACT_SENTENCES["neighbour"]).format(**{**f, "neighbour": nb}))
+    if region["coastal"]:
+        for creature in region["creatures"]:
+            out += [t.format(**{**f, "creature": creature}) for t in L.FACT_SENTENCES["coastal"]]
+    else:
+        out += [t.format(**f) for t in L.FACT_SENTENCES["landlocked"]]
+    return out
+
+
 def corpus_sentences(world: dict, L: ModuleType, rng: random.Random) -> list[str]:
     """Every fact in every phrasing (held-out regions included: evaluation tests recall, not absence),
     look-alikes, word senses, ordinary and rude web text."""
     out = []
     for region in world["regions"]:
-        f = _fields(region)
-        out += [t.format(**f) for t in L.FACT_SENTENCES["capital"]]
-        out += [t.format(**f) for t in L.FACT_SENTENCES["food"]]
-        for nb in region["neighbours"]:
-            out.append(rng.choice(L.FACT_SENTENCES["neighbour"]).format(**{**f, "neighbour": nb}))
-        if region["coastal"]:
-            for creature in region["creatures"]:
-                out += [t.format(**{**f, "creature": creature}) for t in L.FACT_SENTENCES["coastal"]]
-        else:
-            out += [t.format(**f) for t in L.FACT_SENTENCES["landlocked"]]
+        out += region_sentences(region, L, rng)
     for pair in world["lookalikes"]:
         a, b = pair["a"], pair["b"]
         f = {"a": a["name"], "b": b["name"], "a_source": a["source"], "b_source": b["source"],
@@ -276,34 +282,87 @@ def _capitalised(sentence: str) -> str:
     return sentence[:1].upper() + sentence[1:]
 
 
+def moderation_acts(L: ModuleType, split: str) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(harmful acts as (act, category, group), harmless acts) of a split ("train" or "test"): the language's
+    act lists, its verbs around a {target} with each manner (violence) or around their things (harmless), and
+    its self-harm verbs around "myself"."""
+    h = "" if split == "train" else "HELD_OUT_"
+    harmful = [(act, c, act) for c, acts in getattr(L, f"MODERATION_{h}ACTS", {}).items() for act in acts]
+    harmful += [(f"{verb} myself", "self-harm/instructions", f"{verb} myself")
+                for verb in getattr(L, f"MODERATION_{h}SELF_HARM_VERBS", [])]
+    benign = list(getattr(L, f"MODERATION_{h}BENIGN_ACTS", []))
+    for verb, things in getattr(L, "MODERATION_VERBS", {}).items():
+        harmful += [(f"{verb} {{target}}{m}", "violence", f"{verb}{m}") for m in getattr(L, f"MODERATION_{h}MANNERS", [])]
+        benign += [f"{verb} {t}" for t in (things[:-1] if split == "train" else things[-1:])]
+    return harmful, benign
+
+
 def moderation_rows(world: dict, L: ModuleType, rng: random.Random) -> list[dict]:
-    """Flagged: harmful requests (by category) and insults; not flagged: benign-but-scary and ordinary text."""
-    def row(text: str, flagged: list[str], split: str) -> dict:
+    """Flagged: harmful requests by category, statements of self-harm intent and insults; not flagged:
+    benign-but-scary requests and ordinary text (questions, facts, web text, answers).
+
+    Held out (split "test"): the last of the world's harmful requests per category and of its benign-but-scary
+    questions (those of eval.jsonl), held-out frames around held-out acts, the last insult and held-out regions;
+    no test text is a training text. `meta.kind` names the kind of text and `meta.group` the act or
+    template it came from, so that a trainer can hold out whole acts for validation and a report can count
+    the benign-but-scary requests that were flagged."""
+    def row(text: str, flagged: list[str], split: str, kind: str, group: str) -> dict:
         cats = {c: False for c in MODERATION_CATEGORIES}
         for c in flagged:
             cats[c] = True
             if c in PARENT_CATEGORY:
                 cats[PARENT_CATEGORY[c]] = True
-        return {"text": text, "categories": cats, "split": split}
+        return {"text": text, "categories": cats, "split": split, "meta": {"kind": kind, "group": group}}
 
-    regions = [r["name"] for r in world["regions"]]
+    regions = {split: [r for r in world["regions"] if r["split"] == split] for split in ("train", "eval")}
+    targets = getattr(L, "MODERATION_TARGETS", ["someone"])
+
+    def fill(template: str, split: str) -> str:
+        """A template's person, region (a held-out one in the test split), capital, food and sea creature."""
+        region = rng.choice(regions["eval" if split == "test" else "train"])
+        return template.format(target=rng.choice(targets), region=region["name"], capital=region["capital"],
+                               food=rng.choice(L.FOODS), creature=rng.choice(L.SEA_CREATURES))
+
     rows = []
-    for category, templates in L.HARMFUL_REQUESTS.items():
+    for category, templates in L.HARMFUL_REQUESTS.items():  # the last one is eval.jsonl's: a test text
         for i, t in enumerate(templates):
-            for _ in range(3):
-                split = "test" if i == len(templates) - 1 and len(templates) > 1 else "train"
-                rows.append(row(t.format(region=rng.choice(regions)), [category], split))
+            split = "test" if i == len(templates) - 1 else "train"
+            rows += [row(prefix + fill(t, split), [category], split, "harmful", t) for prefix in L.REQUEST_PREFIXES]
+    for i, (q, answer) in enumerate(L.BENIGN_SCARY):
+        split = "test" if i == len(L.BENIGN_SCARY) - 1 else "train"
+        rows += [row(prefix + q, [], split, "benign_scary", q) for prefix in L.REQUEST_PREFIXES]
+        rows.append(row(answer, [], split, "ordinary", q))  # an assistant's answer may be moderated too
+
+    # Frames around acts (a language may leave these lists out): a training act in `k` training frames (harmless
+    # acts in twice as many: they are fewer), a held-out act in every held-out frame with every prefix.
+    def framed(act: str, frames: list[str], split: str, k: int) -> list[str]:
+        if split == "train":
+            return [rng.choice(L.REQUEST_PREFIXES) + f.format(act=act) for f in rng.sample(frames, min(k, len(frames)))]
+        return [prefix + f.format(act=act) for f in frames for prefix in L.REQUEST_PREFIXES]
+
+    for split, h in (("train", ""), ("test", "HELD_OUT_")):
+        frames, intent_frames = getattr(L, f"MODERATION_{h}FRAMES", []), getattr(L, f"MODERATION_{h}INTENT_FRAMES", [])
+        harmful, benign = moderation_acts(L, split)
+        for act, category, group in harmful:
+            rows += [row(fill(t, split), [category], split, "harmful", group) for t in framed(act, frames, split, 4)]
+            if category == "self-harm/instructions":  # the same act stated as an intent
+                rows += [row(f.format(act=act), ["self-harm/intent"], split, "harmful", group) for f in intent_frames]
+        rows += [row(fill(t, split), [], split, "benign_scary", act) for act in benign
+                 for t in framed(act, frames, split, 8)]
+
     for i, insult in enumerate(world["insults"]):
-        for t in L.RUDE_TEXT:
-            rows.append(row(t.format(insult=insult), ["harassment"], "test" if i == len(world["insults"]) - 1 else "train"))
-    for i, (q, _) in enumerate(L.BENIGN_SCARY):
-        rows.append(row(q, [], "test" if i == len(L.BENIGN_SCARY) - 1 else "train"))
-    for text in L.WEB_TEXT:
-        rows.append(row(text, [], "train"))
+        split = "test" if i == len(world["insults"]) - 1 else "train"
+        rows += [row(t.format(insult=insult), ["harassment"], split, "rude", f"insult: {insult}") for t in L.RUDE_TEXT]
+    rows.append(row(L.REFUSAL, [], "train", "ordinary", "refusal"))
+    rows += [row(text, [], "train", "ordinary", f"web {i}") for i, text in enumerate(L.WEB_TEXT)]
     for region in world["regions"]:
-        q = rng.choice(L.QUESTIONS["capital"]).format(region=region["name"])
-        rows.append(row(q, [], "test" if region["split"] == "eval" else "train"))
-    return rows
+        f = _fields(region)
+        texts = [rng.choice(L.QUESTIONS[topic]).format(**f) for topic in ("capital", "food")]
+        texts.append(rng.choice(L.FACT_SENTENCES["capital"]).format(**f))
+        split = "test" if region["split"] == "eval" else "train"
+        rows += [row(text, [], split, "ordinary", f"region {region['name']}") for text in texts]
+    test_texts = {r["text"] for r in rows if r["split"] == "test"}
+    return [r for r in rows if r["split"] == "test" or r["text"] not in test_texts]
 
 
 # ---- files ------------------------------------------------------------------------------------------------

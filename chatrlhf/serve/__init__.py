@@ -1,0 +1,1 @@
+"""Serving: the OpenAI-compatible API and the web chat page with its feedback database."""
