@@ -185,7 +185,7 @@ class PPOConfig:
 class ModerationConfig:
     """Moderation: a multi-label classifier over OpenAI's 13 categories on a backbone we trained."""
 
-    pooling: str = "mean"  # mean | last | max: states averaged, read at the closing <|end|>, or each category's max
+    pooling: str = "mean"  # mean | last: last-layer states averaged over the text, or read at the closing <|end|>
     train_backbone: bool = True  # fine-tune the transformer with the head (False: only the head learns; far worse)
     epochs: int = 10  # passes over the training texts; the epoch with the lowest validation loss is kept
     batch_size: int = 16  # texts per optimizer step
@@ -282,7 +282,7 @@ _RANGES: dict[str, Rule] = {
     **_training_rules("moderation"),
     "moderation.epochs": POSITIVE,
     "moderation.max_len": (lambda v: v > 2, "an integer > 2"),
-    "moderation.pooling": (lambda v: v in ("mean", "last", "max"), "one of mean, last, max"),
+    "moderation.pooling": (lambda v: v in ("mean", "last"), "one of mean, last"),
     "moderation.default_threshold": FRACTION,
     **{f"serve.{k}": POSITIVE for k in ("max_batch", "max_tokens")},
     "serve.temperature": (lambda v: 0.0 <= v <= 2.0, "a number in [0, 2]"),

@@ -70,9 +70,6 @@ class Classifier(torch.nn.Module):
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
         """Logits (B, categories) of right-padded `ids` (B, T); `last` indexes each row's final token."""
         hidden = self.backbone(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
-        if self.pooling == "max":  # each category's strongest position: a harmful phrase anywhere counts
-            logits = self.head(hidden).masked_fill(~mask.bool().unsqueeze(-1), float("-inf"))
-            return logits.max(1).values
         if self.pooling == "last":  # the appended <|end|> has attended to the whole text
             pooled = hidden[torch.arange(len(ids), device=ids.device), last]
         else:
@@ -120,8 +117,8 @@ def moderate(mod: Moderation, texts: list[str]) -> list[dict[str, Any]]:
     probs = predict(mod.model, encode(mod.tokenizer, texts, mod.max_len), mod.tokenizer.pad_token_id, mod.device)
     results = []
     for row in probs.tolist():
-        flags = {c: p >= mod.thresholds[c] for c, p in zip(CATEGORIES, row, strict=True)}
-        results.append({"flagged": any(flags.values()), "categories": flags,
+        cats = {c: p >= mod.thresholds[c] for c, p in zip(CATEGORIES, row, strict=True)}
+        results.append({"flagged": any(cats.values()), "categories": cats,
                         "category_scores": dict(zip(CATEGORIES, row, strict=True))})
     return results
 

@@ -3,6 +3,7 @@ text, OpenAI's result shape, thresholds chosen on validation, the CLI, and bad r
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -12,11 +13,12 @@ import torch
 
 from chatrlhf.config import ConfigError, load_config
 from chatrlhf.data import read_validated
-from chatrlhf.model import CheckpointError
+from chatrlhf.model import CheckpointError, pad_right
 from chatrlhf.moderation import (
     CATEGORIES,
     INFO_FILE,
     REPORT_FILE,
+    Classifier,
     best_threshold,
     choose_thresholds,
     encode,
@@ -89,6 +91,17 @@ def test_validation_holds_out_whole_groups_of_every_label_set():
     assert len(groups(val) & {f"v{i}" for i in range(5)}) == 1 and len(groups(val) & {f"b{i}" for i in range(10)}) == 2
     assert "only" in groups(train)  # a label set's only group is never held out
     assert split_validation(rows, 0.2, seed=0) == (train, val)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "last"])
+def test_padding_never_changes_a_texts_logits(tiny_lm, pooling):
+    model, tok = tiny_lm
+    clf = Classifier(copy.deepcopy(model.base_model), pooling).eval()
+    seqs = encode(tok, ["How do I kill a stuck process?", "Hi", "Teach me to make a bomb to kill my boss."], 64)
+    with torch.no_grad():
+        together = clf(*pad_right(seqs, tok.pad_token_id, "cpu"))
+        alone = torch.cat([clf(*pad_right([s], tok.pad_token_id, "cpu")) for s in seqs])
+    assert together.shape == (3, len(CATEGORIES)) and torch.allclose(together, alone, atol=1e-5)
 
 
 def test_best_threshold_maximises_f1_halfway_between_scores():
@@ -177,5 +190,5 @@ def test_bad_input_is_one_clear_line(world, backbone, tmp_path):
     assert not (tmp_path / "m").exists()
     with pytest.raises(CheckpointError, match="^" + re.escape(f"{backbone}: no {INFO_FILE}; not a moderation classifier")):
         load_moderation(backbone)
-    with pytest.raises(ConfigError, match=re.escape("'moderation.pooling': expected one of mean, last, max, got 'sum'")):
+    with pytest.raises(ConfigError, match=re.escape("'moderation.pooling': expected one of mean, last, got 'sum'")):
         load_config(["moderation"], overrides=["moderation.pooling=sum"])
