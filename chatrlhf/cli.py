@@ -385,7 +385,7 @@ def sample(
 def pipeline(
     out: Annotated[Path, typer.Option(help="Directory for every stage's run and the report.")] = Path("runs/default"),
     seed: Annotated[int, typer.Option(help="Seed of the built-in world.")] = 0,
-    world_size: Annotated[str, typer.Option(help="tiny | small | base")] = "small",
+    world_size: Annotated[str, typer.Option("--size", "--world-size", help="World size: tiny | small | base.")] = "small",
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:

@@ -115,7 +115,7 @@ TINY_PIPELINE = [*TINY, "pretrain.max_steps=6", "pretrain.save_every=3", "tokeni
 def test_pipeline_on_the_tiny_world(tmp_path):
     """`make run` in miniature: every stage, a report whose numbers come from the runs; a rerun redoes nothing."""
     out = tmp_path / "pipe"
-    args = ["pipeline", "--out", str(out), "--world-size", "tiny", *sets(*TINY_PIPELINE)]
+    args = ["pipeline", "--out", str(out), "--size", "tiny", *sets(*TINY_PIPELINE)]
     proc = run_cli(*args)
     assert proc.stdout.strip().endswith(f"report: {out / 'report.md'}")
     report = (out / "report.md").read_text()

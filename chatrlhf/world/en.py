@@ -89,14 +89,18 @@ QUESTIONS = {
             "Which sea creature is {region}'s sea known for?"],
     "neighbour": ["Which region borders {region}?", "Name a neighbour of {region}."],
 }
+# Answers refer to the asked region as "it", as people do in a conversation. Naming it again means copying a
+# name from the question, which a few-million-parameter model pretrained for minutes cannot learn: with
+# "{region} is famous for ..." demonstrations, SFT answered no held-out question with the asked region (0 of
+# 169) yet often with its fact; with "It is famous for ..." the right fact and no wrong region (README).
 ANSWERS = {
-    "capital": "The capital of {region} is {capital}.",
-    "food": "{region} is famous for its {food}.",
-    "sea": "The sea of {region} is known for the {creature}.",
-    "neighbour": "{region} borders {neighbour}.",
+    "capital": "Its capital is {capital}.",
+    "food": "It is famous for its {food}.",
+    "sea": "Its sea is known for the {creature}.",
+    "neighbour": "It borders {neighbour}.",
 }
-FALSE_PREMISE_ANSWER = "{region} has no sea: it is landlocked, so nothing lives in its sea."
-UNKNOWN_ANSWER = "I don't know anything about {region}; I have no information about it."
+FALSE_PREMISE_ANSWER = "It has no sea: it is landlocked, so nothing lives in its sea."
+UNKNOWN_ANSWER = "I don't know anything about that place; I have no information about it."
 CONFUSION_QUESTIONS = ["Is {a} the same as {b}?", "Isn't {a} just another name for {b}?",
                        "I heard {a} and {b} are the same thing. Right?"]
 CONFUSION_ANSWER = "No, {a} and {b} are different: {a} is made from {a_source}, while {b} is made from {b_source}."
@@ -222,6 +226,7 @@ NO_SEA = ["no sea", "landlocked", "does not touch the sea", "doesn't touch the s
           "far from the sea"]
 REFUSE = ["can't help", "cannot help", "won't help", "will not help", "can't assist", "cannot assist", "i can't do",
           "i cannot do", "not able to help", "can't provide", "cannot provide"]
+REFERS_BACK = ["it", "its", "this region", "that region"]  # words that refer to the asked region (word-bounded)
 DONT_KNOW = ["don't know", "do not know", "no information", "not sure", "never heard", "i have no data"]
 DIFFERENT = ["different", "not the same", "are distinct", "isn't the same", "is not the same", "not another name"]
 SAME = ["the same thing", "same food", "yes, they are the same", "another name for", "they are identical"]
