@@ -103,8 +103,8 @@ def paraphrase_consistency(rows: list[dict], scores: list[float]) -> float | Non
 
 
 def other_region_share(idx, rows: list[dict], answers: list[str]) -> float | None:
-    """Share of answers to a question about a region that name a region other than the asked one (or, where
-    asked, its neighbours): eval prompts ask about regions no fine-tuning prompt named, and a model that recites
+    """Share of answers to a question about a region that name a region other than the asked one or its
+    neighbours: eval prompts ask about regions no fine-tuning prompt named, and a model that recites
     a memorised answer instead of reading the question names one it was trained on."""
     from chatrlhf.world.judge import named
 
