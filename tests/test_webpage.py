@@ -22,6 +22,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from chatrlhf.config import ServeConfig
 from chatrlhf.data import ranking_pairs, read_rankings, read_validated
+from chatrlhf.serve import engine
 from chatrlhf.serve.api import create_app
 from chatrlhf.serve.feedback import add_chat_page, export_feedback
 from tests.conftest import live_server
@@ -82,7 +83,18 @@ def export(db: str, out) -> tuple[list[dict], list[dict]]:
     return read_validated(f"{out}.ratings.jsonl", "rating"), read_rankings(rankings) if rankings.stat().st_size else []
 
 
-def test_chat_stream_thumbs_regenerate_and_compare_reach_the_export(page, model_dir, tmp_path):
+def paced(stream_fn):
+    """The sampler's steps 20 ms apart, as a real model's tokens arrive: a tiny model emits all 24 in a few ms,
+    and the browser then renders them in one or two paints (seen once in CI), which says nothing of streaming."""
+    def slowed(*args, **kwargs):
+        for step in stream_fn(*args, **kwargs):
+            time.sleep(0.02)
+            yield step
+    return slowed
+
+
+def test_chat_stream_thumbs_regenerate_and_compare_reach_the_export(page, model_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "stream", paced(engine.stream))
     db = f"sqlite:///{tmp_path}/feedback.db"
     app = create_app(model_dir, cfg=ServeConfig(device="cpu", max_tokens=24), db=db, api_key="k3y")
     question = "Hello, who are you?"
