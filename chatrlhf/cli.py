@@ -112,6 +112,7 @@ def label_simulate(
     prompts: Annotated[Path, typer.Option(help="World prompts JSONL, e.g. prompts_rm.jsonl.")],
     out: Annotated[Path, typer.Option(help="Rankings JSONL to write.")],
     k: Annotated[int, typer.Option("--k", help="Answers sampled and ranked per prompt.")] = 4,
+    rounds: Annotated[int, typer.Option(help="Times each prompt is sampled and ranked anew, by a labeler drawn anew.")] = 1,
     world: Annotated[Path | None, typer.Option(help="world.json (default: beside --prompts).")] = None,
     labelers: Annotated[int, typer.Option(help="Size of the labeler pool.")] = 40,
     overlap: Annotated[float, typer.Option(help="Share of prompts ranked twice to measure agreement.")] = 0.2,
@@ -122,7 +123,7 @@ def label_simulate(
     """Sample K answers per prompt from a checkpoint and have simulated labelers rank them (reward-model data)."""
     from chatrlhf.label.simulate import SimulateConfig, simulate_rankings
 
-    cfg = SimulateConfig(k=k, labelers=labelers, overlap=overlap, temperature=temperature,
+    cfg = SimulateConfig(k=k, rounds=rounds, labelers=labelers, overlap=overlap, temperature=temperature,
                          max_new_tokens=max_new_tokens, seed=seed)
     figures = simulate_rankings(model, prompts, out, cfg, world)
     typer.echo(f"labeler agreement {figures['labeler_agreement']:.1%}, labelers vs gold judge "
@@ -378,7 +379,7 @@ def sample(
     for i, response in enumerate(out.responses()):
         text = tok.decode(response, skip_special_tokens=False)
         typer.echo(f"--- sample {i + 1} ---")
-        typer.echo(f"user: {prompt[i // n]}\nassistant: {text}" if chat else prompt[i // n] + text)
+        typer.echo(f"user: {prompt[i // n]}\nassistant: {text.removeprefix(' ')}" if chat else prompt[i // n] + text)
 
 
 @app.command()

@@ -6,14 +6,18 @@
 A text is scored as it was written (plain text after <|endoftext|>, no chat template), so a user's message
 and an assistant's answer are scored alike. The LM's transformer (its LM head dropped) reads the text; its
 last layer's states, averaged over the tokens, go through one linear layer to one logit per category, each
-its own sigmoid (a text can be in several: "illicit/violent" is also "illicit"). Binary cross-entropy
-trains the head and the backbone (the head alone separated far worse on the small world); the epoch with
-the lowest validation loss is kept.
+its own sigmoid (a text can be in several: "illicit/violent" is also "illicit"), plus one logit for "any
+category", which decides `flagged`: it learns from every harmful text, where a category learns from its few
+(on the small world it told held-out harmful from harmless texts with an AUC of about 0.95, where the highest
+category score gave 0.8). Binary cross-entropy trains the head and the backbone (the head alone separated far
+worse); the epoch with the lowest validation loss is kept.
 
 The validation split holds out WHOLE acts or templates (`meta.group` of the world's rows; a row without one
 is its own group), so thresholds are set on phrasings the classifier never saw, which is how it will meet
-text. Each category's threshold maximises its F1 there, but is never below the threshold that best tells
-harmful from harmless texts by their highest score, since a text is flagged when any category is.
+text. The "any category" threshold best separates harmful from harmless texts there (highest true-positive
+rate minus false-positive rate, whatever their shares); each category's threshold maximises its F1. A flagged
+text's categories are those at or above their thresholds, or else its highest-scoring one; a text that is not
+flagged has none.
 `report.json` has per-category precision, recall and F1 on the file's test split, the share of harmful
 test texts flagged, the share of benign-but-scary requests flagged (`meta.kind == "benign_scary"`), and, when
 the world's eval.jsonl lies beside the data, the share of its held-out prompts flagged per kind (what a chat
@@ -53,6 +57,7 @@ from chatrlhf.tokenizer import END, EOS, encode_text, load_tokenizer
 log = logging.getLogger("chatrlhf.moderation")
 
 CATEGORIES: list[str] = list(MODERATION_CATEGORIES)  # OpenAI's 13 names, in DESIGN.md section 4's order
+ANY = "flagged"  # the head's last output: the text is in some category (its threshold is saved under this name)
 HEAD_FILE = "moderation_head.safetensors"
 INFO_FILE = "moderation.json"
 REPORT_FILE = "report.json"
@@ -65,10 +70,11 @@ class Classifier(torch.nn.Module):
         super().__init__()
         self.backbone = backbone
         self.pooling = pooling
-        self.head = head or torch.nn.Linear(backbone.config.hidden_size, len(CATEGORIES))
+        self.head = head or torch.nn.Linear(backbone.config.hidden_size, len(CATEGORIES) + 1)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
-        """Logits (B, categories) of right-padded `ids` (B, T); `last` indexes each row's final token."""
+        """Logits (B, categories + 1: the last is "any category") of right-padded `ids` (B, T); `last` indexes each
+        row's final token."""
         hidden = self.backbone(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
         if self.pooling == "last":  # the appended <|end|> has attended to the whole text
             pooled = hidden[torch.arange(len(ids), device=ids.device), last]
@@ -101,11 +107,11 @@ def encode(tok: PreTrainedTokenizerBase, texts: list[str], max_len: int) -> list
 
 @torch.no_grad()
 def predict(model: Classifier, seqs: list[list[int]], pad_id: int, device: torch.device, batch_size: int = 64) -> torch.Tensor:
-    """Probabilities (N, categories) on the CPU."""
+    """Probabilities (N, categories + 1: the last is "any category") on the CPU."""
     model.eval()
     out = [torch.sigmoid(model(*pad_right(seqs[i : i + batch_size], pad_id, device)).float())
            for i in range(0, len(seqs), batch_size)]
-    return torch.cat(out).cpu() if out else torch.zeros(0, len(CATEGORIES))
+    return torch.cat(out).cpu() if out else torch.zeros(0, len(CATEGORIES) + 1)
 
 
 def moderate(mod: Moderation, texts: list[str]) -> list[dict[str, Any]]:
@@ -116,10 +122,9 @@ def moderate(mod: Moderation, texts: list[str]) -> list[dict[str, Any]]:
             raise UserError(f"text {i}: expected a string, got {type(t).__name__}")
     probs = predict(mod.model, encode(mod.tokenizer, texts, mod.max_len), mod.tokenizer.pad_token_id, mod.device)
     results = []
-    for row in probs.tolist():
-        cats = {c: p >= mod.thresholds[c] for c, p in zip(CATEGORIES, row, strict=True)}
-        results.append({"flagged": any(cats.values()), "categories": cats,
-                        "category_scores": dict(zip(CATEGORIES, row, strict=True))})
+    for row, marked in zip(probs.tolist(), flags(probs, mod.thresholds).tolist(), strict=True):
+        results.append({"flagged": any(marked), "categories": dict(zip(CATEGORIES, marked, strict=True)),
+                        "category_scores": dict(zip(CATEGORIES, row[: len(CATEGORIES)], strict=True))})
     return results
 
 
@@ -127,8 +132,9 @@ def moderate(mod: Moderation, texts: list[str]) -> list[dict[str, Any]]:
 
 
 def labels_of(rows: list[dict]) -> torch.Tensor:
-    """(N, categories) 0/1; a category a row leaves out is false."""
-    return torch.tensor([[float(r["categories"].get(c, False)) for c in CATEGORIES] for r in rows])
+    """(N, categories + 1) 0/1, the last column "any category"; a category a row leaves out is false."""
+    cats = torch.tensor([[float(r["categories"].get(c, False)) for c in CATEGORIES] for r in rows]).view(len(rows), -1)
+    return torch.cat([cats, cats.amax(1, keepdim=True) if len(rows) else cats[:, :1]], 1)
 
 
 def split_validation(rows: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
@@ -166,22 +172,48 @@ def best_threshold(scores: torch.Tensor, truth: torch.Tensor) -> float | None:
     return (s[k].item() + below) / 2
 
 
+def classifier_loss(outputs: torch.Tensor, labels: torch.Tensor, logits: bool) -> torch.Tensor:
+    """Binary cross-entropy, the categories' mean plus the "any category" output's own: the decision that flags a
+    text weighs as much as all 13 categories together, not 1/14 of the loss."""
+    bce = F.binary_cross_entropy_with_logits if logits else F.binary_cross_entropy
+    per_output = bce(outputs, labels, reduction="none").mean(0)
+    return per_output[:-1].mean() + per_output[-1]
+
+
+def separating_threshold(scores: torch.Tensor, truth: torch.Tensor) -> float | None:
+    """The threshold with the highest true-positive rate minus false-positive rate (Youden's J), halfway between
+    neighbouring scores: unlike F1, it does not drift down when positives outnumber negatives. None without
+    both classes."""
+    if truth.sum() == 0 or truth.sum() == len(truth):
+        return None
+    order = torch.argsort(scores, descending=True)
+    s, t = scores[order], truth[order]
+    j = torch.cumsum(t, 0) / t.sum() - torch.cumsum(1 - t, 0) / (1 - t).sum()  # flagging the top k
+    k = int(torch.argmax(j))
+    below = s[k + 1].item() if k + 1 < len(s) else 0.0
+    return (s[k].item() + below) / 2
+
+
 def choose_thresholds(probs: torch.Tensor, labels: torch.Tensor, default: float) -> dict[str, float]:
-    """Per category, the threshold with the best validation F1 (`default` for a category with no validation
-    example), but never below the one that best tells harmful texts from harmless ones by their highest
-    category score: a text is flagged when any category is, so a low threshold in one category would flag
-    harmless texts that the others leave alone."""
-    floor = best_threshold(probs.max(1).values, labels.any(1).float()) or 0.0
+    """The "any category" threshold that best separates harmful from harmless validation texts, and per category
+    the threshold with the best validation F1 (`default` where validation lacks the examples)."""
     out = {}
     for j, c in enumerate(CATEGORIES):
         t = best_threshold(probs[:, j], labels[:, j])
-        out[c] = max(default if t is None else t, floor)
+        out[c] = default if t is None else t
+    t = separating_threshold(probs[:, -1], labels[:, -1])
+    out[ANY] = default if t is None else t
     return out
 
 
 def flags(probs: torch.Tensor, thresholds: dict[str, float]) -> torch.Tensor:
-    """(N, categories) bool: score at or above the category's threshold (in float64, as `moderate` compares)."""
-    return probs.double() >= torch.tensor([thresholds[c] for c in CATEGORIES], dtype=torch.float64)
+    """(N, categories) bool, compared in float64 as saved: nothing unless "any category" reaches its threshold;
+    then the categories at or above theirs, or the highest-scoring category when none is."""
+    flagged = probs[:, -1].double() >= thresholds[ANY]
+    cats = probs[:, :-1]
+    marked = cats.double() >= torch.tensor([thresholds[c] for c in CATEGORIES], dtype=torch.float64)
+    top = torch.zeros_like(marked).scatter_(1, cats.argmax(1, keepdim=True), True)
+    return torch.where(marked.any(1, keepdim=True), marked, top) & flagged[:, None]
 
 
 def flagged_by_kind(model: Classifier, tok: PreTrainedTokenizerBase, thresholds: dict[str, float], max_len: int,
@@ -282,7 +314,7 @@ def train_moderation(cfg: dict[str, Any], model: str | Path, data: str | Path, o
         common.set_lr(optimizer, common.cosine_lr(step, total, mc.warmup_steps, mc.lr, mc.min_lr_ratio))
         idx = batch_indices(len(seqs), mc.batch_size, step, mc.seed).tolist()
         logits = clf(*pad_right([seqs[i] for i in idx], tok.pad_token_id, device))
-        loss = F.binary_cross_entropy_with_logits(logits.float(), labels[idx].to(device))
+        loss = classifier_loss(logits.float(), labels[idx].to(device), logits=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(clf.parameters(), mc.grad_clip or float("inf"))
         optimizer.step()
@@ -292,7 +324,7 @@ def train_moderation(cfg: dict[str, Any], model: str | Path, data: str | Path, o
         if (step + 1) % steps_per_epoch == 0:  # keep the epoch with the lowest validation loss (it overfits later)
             epoch = (step + 1) // steps_per_epoch
             val_probs = predict(clf, val_seqs, tok.pad_token_id, device)
-            val_loss = F.binary_cross_entropy(val_probs.clamp(1e-6, 1 - 1e-6), val_labels).item()
+            val_loss = classifier_loss(val_probs.clamp(1e-6, 1 - 1e-6), val_labels, logits=False).item()
             if val_loss < best[0]:
                 best = (val_loss, epoch, {k: v.detach().clone() for k, v in clf.state_dict().items()})
             metrics.log(step + 1, epoch=epoch, loss=sum(losses) / len(losses), val_loss=val_loss)
@@ -350,9 +382,10 @@ def save_moderation(clf: Classifier, tok: PreTrainedTokenizerBase, thresholds: d
     save_file({k: v.contiguous() for k, v in clf.head.state_dict().items()}, str(path / HEAD_FILE))
     info = {"categories": CATEGORIES, "thresholds": thresholds, "pooling": clf.pooling, "max_len": max_len,
             "how_to_load": "chatrlhf.moderation.load_moderation(dir); by hand: backbone = AutoModel.from_pretrained(dir); "
-            f"head = nn.Linear(hidden_size, {len(CATEGORIES)}) with the weights in {HEAD_FILE}; score = "
-            "sigmoid(head(pooled last_hidden_state)) of <|endoftext|> + text + <|end|>; a category is flagged at or above "
-            "its threshold, the text when any category is"}
+            f"head = nn.Linear(hidden_size, {len(CATEGORIES) + 1}) with the weights in {HEAD_FILE}; scores = "
+            "sigmoid(head(mean-pooled last_hidden_state)) of <|endoftext|> + text + <|end|>, one per category and last "
+            f"one for any category; the text is flagged when that last score reaches thresholds['{ANY}'], and then its "
+            "categories are those at or above their thresholds, or else its highest-scoring one"}
     (path / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
     (path / REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n")
     (path / "README.md").write_text(
@@ -376,9 +409,9 @@ def load_moderation(path: str | Path, device: str = "cpu") -> Moderation:
     try:
         info = json.loads((path / INFO_FILE).read_text())
         backbone = AutoModel.from_pretrained(str(path), dtype=torch.float32)
-        head = torch.nn.Linear(backbone.config.hidden_size, len(CATEGORIES))
+        head = torch.nn.Linear(backbone.config.hidden_size, len(CATEGORIES) + 1)
         head.load_state_dict(load_file(str(path / HEAD_FILE)))
-        thresholds = {c: float(info["thresholds"][c]) for c in CATEGORIES}
+        thresholds = {c: float(info["thresholds"][c]) for c in [*CATEGORIES, ANY]}
     except Exception as e:  # json, safetensors and shape errors all mean the same to a user
         raise CheckpointError(f"{path}: cannot load moderation classifier: {type(e).__name__}: {e}") from None
     dev = pick_device(device)

@@ -43,7 +43,9 @@ class TokenizerError(UserError):
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE on `texts`; every byte is in the alphabet, so any text encodes."""
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    # A space before the first word of every text and message, as inside a sentence: an answer's first word is
+    # then the same token as anywhere else (" Sorry", not "S" + "orry"), which a small model learns far better.
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -146,8 +148,14 @@ def encode_text(tok: PreTrainedTokenizerFast, text: str) -> list[int]:
     return tok(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]
 
 
+def answer_text(tok: PreTrainedTokenizerFast, ids: Sequence[int]) -> str:
+    """The text of a generated answer: its tokens decoded, without special tokens and without the space that
+    the pre-tokenizer puts before the first word of every message."""
+    return tok.decode(ids, skip_special_tokens=True).removeprefix(" ")
+
+
 def shown_text(tok: PreTrainedTokenizerFast, ids: Sequence[int]) -> str:
     """The text of `ids` that can be shown while more tokens may follow. A byte-level token can end inside a
     multi-byte UTF-8 character (Japanese, emoji), which decodes to U+FFFD until its other bytes arrive, so a
-    trailing U+FFFD is held back; once the answer is complete, `tok.decode` gives all of it."""
-    return tok.decode(ids, skip_special_tokens=True).rstrip("\ufffd")
+    trailing U+FFFD is held back; once the answer is complete, `answer_text` gives all of it."""
+    return answer_text(tok, ids).rstrip("\ufffd")

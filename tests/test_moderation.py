@@ -15,6 +15,7 @@ from chatrlhf.config import ConfigError, load_config
 from chatrlhf.data import read_validated
 from chatrlhf.model import CheckpointError, pad_right
 from chatrlhf.moderation import (
+    ANY,
     CATEGORIES,
     INFO_FILE,
     REPORT_FILE,
@@ -22,16 +23,18 @@ from chatrlhf.moderation import (
     best_threshold,
     choose_thresholds,
     encode,
+    flags,
     labels_of,
     load_moderation,
     moderate,
     predict,
+    separating_threshold,
     split_validation,
 )
 from chatrlhf.world.generate import generate_world
 from tests.conftest import run_cli, sets
 
-TRAIN = ["moderation.epochs=6", "moderation.lr=3e-3", "moderation.device=cpu"]
+TRAIN = ["moderation.epochs=10", "moderation.lr=3e-3", "moderation.device=cpu"]
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}  # a ~0.1M model: a second thread only adds waiting (10x slower on a busy box)
 
 
@@ -101,7 +104,7 @@ def test_padding_never_changes_a_texts_logits(tiny_lm, pooling):
     with torch.no_grad():
         together = clf(*pad_right(seqs, tok.pad_token_id, "cpu"))
         alone = torch.cat([clf(*pad_right([s], tok.pad_token_id, "cpu")) for s in seqs])
-    assert together.shape == (3, len(CATEGORIES)) and torch.allclose(together, alone, atol=1e-5)
+    assert together.shape == (3, len(CATEGORIES) + 1) and torch.allclose(together, alone, atol=1e-5)
 
 
 def test_best_threshold_maximises_f1_halfway_between_scores():
@@ -109,6 +112,27 @@ def test_best_threshold_maximises_f1_halfway_between_scores():
     # A positive scored below a negative: flagging the top three (F1 0.8) beats flagging the top one (F1 0.67).
     assert best_threshold(torch.tensor([0.9, 0.7, 0.6, 0.1]), torch.tensor([1.0, 0.0, 1.0, 0.0])) == pytest.approx(0.35)
     assert best_threshold(torch.tensor([0.9, 0.1]), torch.tensor([0.0, 0.0])) is None
+
+
+def test_the_flagging_threshold_does_not_drift_down_with_many_harmful_texts():
+    """Five harmful texts to two harmless ones: F1 would flag down to the lowest harmful score and with it a
+    harmless text; the highest true-positive minus false-positive rate keeps the harmless ones out."""
+    scores, truth = torch.tensor([0.9, 0.8, 0.7, 0.6, 0.2, 0.5, 0.1]), torch.tensor([1.0, 1, 1, 1, 1, 0, 0])
+    assert best_threshold(scores, truth) == pytest.approx(0.15)
+    assert separating_threshold(scores, truth) == pytest.approx(0.55)
+    assert separating_threshold(scores, torch.ones(7)) is None
+
+
+def test_a_text_is_flagged_by_the_any_category_output_and_named_by_its_categories():
+    t = {**dict.fromkeys(CATEGORIES, 0.5), ANY: 0.5}
+    probs = torch.zeros(3, len(CATEGORIES) + 1)
+    probs[0, [0, 5]], probs[0, -1] = 0.9, 0.4  # categories above their thresholds, but "any" below its own: not flagged
+    probs[1, [0, 5]], probs[1, -1] = 0.9, 0.6  # flagged, in both categories
+    probs[2, 3], probs[2, 7], probs[2, -1] = 0.3, 0.2, 0.6  # flagged, no category reaches 0.5: its top one
+    marked = flags(probs, t)
+    assert marked[0].sum() == 0
+    assert marked[1].nonzero().flatten().tolist() == [0, 5]
+    assert marked[2].nonzero().flatten().tolist() == [3]
 
 
 def test_classifier_flags_held_out_harmful_text_and_spares_benign(trained, world):
@@ -119,8 +143,10 @@ def test_classifier_flags_held_out_harmful_text_and_spares_benign(trained, world
     benign = [res["flagged"] for res, r in zip(results, test, strict=True) if not any(r["categories"].values())]
     scary = [res["flagged"] for res, r in zip(results, test, strict=True) if r["meta"]["kind"] == "benign_scary"]
     recall, false_pos, scary_pos = (sum(x) / len(x) for x in (harmful, benign, scary))
-    assert recall - false_pos >= 0.3, (recall, false_pos)  # far from chance (equal shares)
-    assert false_pos < 0.5 and scary_pos < 0.5
+    print("held-out recall, benign flagged, benign-but-scary flagged:", recall, false_pos, scary_pos)
+    # Most held-out harmful text flagged, far more than benign or benign-but-scary text (chance flags equal shares);
+    # a ~0.1M random-init backbone trained for seconds separates them, not as well as the README's figures.
+    assert recall >= 0.8 and recall - max(false_pos, scary_pos) >= 0.3, (recall, false_pos, scary_pos)
     report = json.loads((path / REPORT_FILE).read_text())["test"]  # the report says what the classifier does
     assert (report["harmful_recall"], report["benign_flagged"], report["benign_scary_flagged"]) == pytest.approx(
         (recall, false_pos, scary_pos))
@@ -158,8 +184,9 @@ def test_thresholds_come_from_validation_and_survive_reloading(trained, world):
     texts = [r["text"] for r in val[:20]]
     first, again = moderate(mod, texts), moderate(load_moderation(path), texts)
     assert first == again
-    for r in first:  # a category is flagged exactly when its score reaches its saved threshold
-        assert r["categories"] == {c: r["category_scores"][c] >= saved[c] for c in CATEGORIES}
+    probs = predict(mod.model, encode(mod.tokenizer, texts, mod.max_len), mod.tokenizer.pad_token_id, mod.device)
+    assert [list(r["categories"].values()) for r in first] == flags(probs, saved).tolist()  # the saved thresholds'
+    assert [r["flagged"] for r in first] == (probs[:, -1].double() >= saved[ANY]).tolist()  # verdict, nothing else
 
 
 def test_cli_prints_openai_json_in_both_forms(trained):

@@ -16,7 +16,7 @@ from chatrlhf.config import ModelConfig
 from chatrlhf.data import ranking_pairs
 from chatrlhf.model import RewardModel, build_model, load_reward_model, score_texts
 from chatrlhf.tokenizer import encode_chat, load_tokenizer
-from chatrlhf.train.reward import batch_loss, kway_loss
+from chatrlhf.train.reward import batch_loss, kway_loss, split_by_prompt
 from chatrlhf.world.judge import index_world
 from chatrlhf.world.labelers import make_pool, rank, synthetic_answers
 from tests.conftest import TINY, run_cli, sets
@@ -49,6 +49,18 @@ def test_each_answer_goes_through_the_model_once(tokenizer_dir, tmp_path):
     assert rows_seen == [7]  # 4 + 3 answers, one forward, not one per pair (6 + 3 pairs)
     loss.backward()
     assert rm.head.weight.grad is not None and rm.head.weight.grad.abs().sum() > 0
+
+
+def test_held_out_prompts_keep_all_their_rankings():
+    """A prompt ranked in several rounds is held out whole: accuracy is measured on prompts the model never saw."""
+    prompts = [[{"role": "user", "content": f"question {i}"}] for i in range(20)]
+    rows = [{"prompt": p, "responses": ["a", "b"], "ranking": [[0], [1]], "round": r} for r in range(3) for p in prompts]
+    train, val = split_by_prompt(rows, 0.25, seed=0)
+    key = lambda r: r["prompt"][0]["content"]  # noqa: E731
+    assert len(val) == 15 and len(train) == 45  # 5 of 20 prompts, each with its 3 rankings
+    assert not {key(r) for r in train} & {key(r) for r in val}
+    assert split_by_prompt(rows, 0.25, seed=0) == (train, val)  # the seed fixes the split
+    assert len(split_by_prompt(rows[:1], 0.1, seed=0)[1]) == 1  # at least one prompt is held out
 
 
 def write_rankings(world: Path, out: Path) -> None:

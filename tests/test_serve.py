@@ -20,11 +20,11 @@ from typer.testing import CliRunner
 
 from chatrlhf.cli import app as cli_app
 from chatrlhf.config import ServeConfig, load_config
-from chatrlhf.moderation import INFO_FILE, load_moderation, moderate, train_moderation
+from chatrlhf.moderation import ANY, CATEGORIES, INFO_FILE, encode, load_moderation, moderate, predict, train_moderation
 from chatrlhf.sampling import sample, stream
 from chatrlhf.serve.api import create_app
 from chatrlhf.serve.engine import refusal, withheld
-from chatrlhf.tokenizer import encode_chat, encode_text, shown_text, stop_token_ids
+from chatrlhf.tokenizer import answer_text, encode_chat, encode_text, shown_text, stop_token_ids
 from chatrlhf.world.generate import generate_world
 from tests.conftest import live_server, sets
 
@@ -58,7 +58,7 @@ def greedy(tiny_lm, messages: list[dict], max_tokens: int) -> tuple[str, bool]:
     ids = encode_chat(tok, messages, add_generation_prompt=True)[0]
     out = sample(model, [ids], max_new_tokens=max_tokens, stop_ids=stop_token_ids(tok), pad_id=tok.pad_token_id,
                  temperature=0)
-    return tok.decode(out.responses()[0], skip_special_tokens=True), bool(out.finished[0])
+    return answer_text(tok, out.responses()[0]), bool(out.finished[0])
 
 
 @pytest.fixture(scope="module")
@@ -244,21 +244,21 @@ def test_concurrent_streams_each_get_their_own_answer(url):
 
 
 def thresholds_between(moderation_dir: Path, dest: Path, flag: str, keep: list[str]) -> str | None:
-    """Copy the classifier to `dest` with thresholds that flag `flag` and pass every text of `keep`: the category
-    where `flag` scores furthest above them gets a threshold in between, the others one out of reach. Returns
-    that category, or None when no category scores `flag` above all of `keep`. (A classifier trained for
-    seconds ranks texts, but its own thresholds flag all or nothing.)"""
-    scores = [r["category_scores"] for r in moderate(load_moderation(moderation_dir), [flag, *keep])]
-    margin = {c: scores[0][c] - max(s[c] for s in scores[1:]) for c in scores[0]}
-    category = max(margin, key=margin.get)
-    if margin[category] <= 0:
+    """Copy the classifier to `dest` with thresholds that flag `flag` and pass every text of `keep`: the "any
+    category" threshold between `flag`'s score and theirs, every category's out of reach, so that `flag` is put
+    in its top-scoring category. Returns that category, or None when `flag` does not score above all of `keep`.
+    (A classifier trained for seconds ranks texts, but its own thresholds flag all or nothing.)"""
+    mod = load_moderation(moderation_dir)
+    probs = predict(mod.model, encode(mod.tokenizer, [flag, *keep], mod.max_len), mod.tokenizer.pad_token_id, mod.device)
+    margin = (probs[0, -1] - probs[1:, -1].max()).item()
+    if margin <= 0:
         return None
     shutil.copytree(moderation_dir, dest, dirs_exist_ok=True)
     info = json.loads((dest / INFO_FILE).read_text())
     info["thresholds"] = {c: 1.01 for c in info["thresholds"]}
-    info["thresholds"][category] = scores[0][category] - margin[category] / 2
+    info["thresholds"][ANY] = probs[0, -1].item() - margin / 2
     (dest / INFO_FILE).write_text(json.dumps(info))
-    return category
+    return CATEGORIES[int(probs[0, :-1].argmax())]
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +270,7 @@ def strict(moderation_dir, tmp_path_factory) -> tuple[Path, str, str, str]:
         category = thresholds_between(moderation_dir, dest, bad, [fine])
         if category:
             return dest, bad, category, fine
-    raise AssertionError("no harmful text scores above a friendly one in any category")
+    raise AssertionError("no harmful text scores above a friendly one")
 
 
 def test_moderation_refuses_flagged_input(lm_dir, strict):
@@ -300,10 +300,13 @@ def test_moderation_refuses_flagged_input(lm_dir, strict):
 def test_moderation_withholds_a_flagged_answer(lm_dir, moderation_dir, tiny_lm, tmp_path):
     """A classifier that passes the question and flags the model's answer: the answer is withheld with a note,
     streamed or not."""
-    question = [{"role": "user", "content": "Tell me a story."}]
-    answer = greedy(tiny_lm, question, 8)[0]
-    category = thresholds_between(moderation_dir, tmp_path / "strict", answer, [question[0]["content"]])
-    assert category, "no category scores the answer above the question"
+    for text in ("Tell me a story.", "Hi there.", "What is the weather like?", "Say something."):
+        question = [{"role": "user", "content": text}]  # the first whose answer scores above it
+        answer = greedy(tiny_lm, question, 8)[0]
+        category = thresholds_between(moderation_dir, tmp_path / "strict", answer, [text])
+        if category:
+            break
+    assert category, "no answer scores above its question"
     with live_server(create_app(lm_dir, tmp_path / "strict", cfg=ServeConfig(max_tokens=8, device="cpu"))) as url:
         body = dict(model="tiny", messages=question, temperature=0)
         reply = post(url, body, key=None).json()["choices"][0]

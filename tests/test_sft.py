@@ -112,7 +112,7 @@ def test_loss_mask_covers_assistant_tokens_only(world_and_model):
     rows = [{"messages": [{"role": "user", "content": "Hi there"}, {"role": "assistant", "content": "Hello"},
                           {"role": "user", "content": "Bye"}, {"role": "assistant", "content": "Goodbye"}]}]
     (ids, mask), = encode_demonstrations(tok, rows, max_len=64)
-    assert tok.decode([i for i, m in zip(ids, mask, strict=True) if m]) == "Hello<|end|>Goodbye<|end|>"
+    assert tok.decode([i for i, m in zip(ids, mask, strict=True) if m]) == " Hello<|end|> Goodbye<|end|>"
     batch_ids, batch_mask = collate([(ids, mask), (ids[:3], mask[:3])], tok.pad_token_id)
     assert batch_ids.shape == (2, len(ids)) and batch_mask[1, 3:].sum() == 0
     assert (batch_ids[1, 3:] == tok.pad_token_id).all()

@@ -294,6 +294,12 @@ def test_world_generate_and_label_simulate_commands(tmp_path, tokenizer_dir):
     assert len(ranked) == len(prompts)
     assert all(len(r["responses"]) == 3 and sorted(i for g in r["ranking"] for i in g) == [0, 1, 2] for r in ranked)
     assert {r["labeler"] for r in ranked} <= {f"sim-{i:02d}" for i in range(40)}
+    run_cli("label", "simulate", "--model", str(ckpt), "--prompts", str(tmp_path / "w" / "prompts_rm.jsonl"),
+            "--out", str(tmp_path / "rounds.jsonl"), "--k", "2", "--rounds", "2", "--max-new-tokens", "6")
+    twice = read_rankings(tmp_path / "rounds.jsonl")  # every prompt sampled and ranked anew in a second round
+    assert len(twice) == 2 * len(prompts)
+    assert [r["prompt"] for r in twice] == [p["messages"] for p in prompts] * 2
+    assert any(a["responses"] != b["responses"] for a, b in zip(twice[:len(prompts)], twice[len(prompts):], strict=True))
     bad = run_cli("label", "simulate", "--model", str(ckpt), "--prompts", str(tmp_path / "w" / "prompts_rm.jsonl"),
                   "--out", str(tmp_path / "x.jsonl"), "--world", str(tmp_path / "nope.json"), check=False)
     assert bad.returncode == 2 and f"{tmp_path / 'nope.json'}: no world.json" in bad.stderr

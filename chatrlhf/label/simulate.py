@@ -1,9 +1,11 @@
 """`chatrlhf label simulate`: reward-model data as InstructGPT made it, with simulated people.
 
 Sample K answers per prompt from a checkpoint with the shared sampler, and have a labeler from the pool
-rank them (world/labelers.py). A share of prompts (`overlap`) is ranked by a second labeler too, so the
-labelers' agreement on these very samples is measured and printed, as is each labeler's agreement with
-the gold judge. Output rows are the ranking format of DESIGN.md section 4.
+rank them (world/labelers.py); with `rounds` > 1, each prompt is sampled and ranked that many times, each
+time by a labeler drawn anew, which multiplies the comparisons a small prompt set gives. A share of the
+rankings (`overlap`) is ranked by a second labeler too, so the labelers' agreement on these very samples is
+measured and printed, as is each labeler's agreement with the gold judge. Output rows are the ranking
+format of DESIGN.md section 4.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ log = logging.getLogger("chatrlhf.label")
 @dataclass
 class SimulateConfig:
     k: int = 4  # answers ranked per prompt (InstructGPT: 4 to 9)
+    rounds: int = 1  # times each prompt is sampled and ranked anew (rankings are the cheap data: more comparisons)
     labelers: int = 40  # size of the labeler pool
     overlap: float = 0.2  # share of prompts ranked by a second labeler to measure agreement
     temperature: float = 1.0  # sampling temperature (the full distribution: no top-k/top-p)
@@ -46,6 +49,8 @@ def simulate_rankings(
     """Write rankings of K sampled answers per prompt to `out`; returns agreement figures."""
     if cfg.k < 2:
         raise UserError(f"--k: expected at least 2 answers to rank, got {cfg.k}")
+    if cfg.rounds < 1:
+        raise UserError(f"--rounds: expected at least 1, got {cfg.rounds}")
     world_path = Path(world) if world else Path(prompts).parent / "world.json"
     if not world_path.is_file():
         raise UserError(f"{world_path}: no world.json; pass --world (simulated labelers judge with the world's facts)")
@@ -64,7 +69,8 @@ def simulate_rankings(
     pool = make_pool(cfg.labelers, cfg.seed)
     stop = stop_token_ids(tok)
 
-    # 1. Sample K answers per prompt, many prompts per batch.
+    # 1. Sample K answers per prompt and round, many prompts per batch.
+    rows = [row for _ in range(cfg.rounds) for row in rows]
     encoded = [encode_chat(tok, r["messages"], add_generation_prompt=True)[0] for r in rows]
     flat = [(i, ids) for i, ids in enumerate(encoded) for _ in range(cfg.k)]
     answers: list[list[str]] = [[] for _ in rows]
@@ -97,12 +103,13 @@ def simulate_rankings(
                         judge_same += (pos[a] < pos[b]) == (scores[a] > scores[b])
     os.replace(tmp, out)
     figures = {
-        "prompts": len(rows),
+        "prompts": len(rows) // cfg.rounds,
+        "rankings": len(rows),
         "labeler_agreement": same / pairs if pairs else float("nan"),
         "labeler_vs_judge": judge_same / judge_pairs if judge_pairs else float("nan"),
         "judge_decided_pairs": judge_pairs,
     }
-    log.info("%d prompts x %d answers ranked -> %s", len(rows), cfg.k, out)
+    log.info("%d prompts x %d rounds x %d answers ranked -> %s", len(rows) // cfg.rounds, cfg.rounds, cfg.k, out)
     log.info("labeler-labeler agreement %.1f%% on %d overlapping pairs (InstructGPT: 72.6 +- 1.5%%)",
              100 * figures["labeler_agreement"], pairs)
     log.info("labeler-judge agreement %.1f%% on %d pairs the judge tells apart", 100 * figures["labeler_vs_judge"],

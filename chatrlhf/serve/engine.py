@@ -33,7 +33,7 @@ from chatrlhf.config import ServeConfig
 from chatrlhf.model import check_tokenizer_matches, load_model, pick_device, resolve_checkpoint
 from chatrlhf.moderation import Moderation, load_moderation, moderate
 from chatrlhf.sampling import next_tokens, stream
-from chatrlhf.tokenizer import encode_chat, load_tokenizer, shown_text, stop_token_ids
+from chatrlhf.tokenizer import answer_text, encode_chat, load_tokenizer, shown_text, stop_token_ids
 
 log = logging.getLogger("chatrlhf.serve")
 
@@ -222,14 +222,14 @@ class Engine:
         """Add `token` to an answer: (its text that may be shown, finish reason or None)."""
         a.tokens += 1
         if token in self.stop_ids:
-            return self._worker_tok.decode(a.ids, skip_special_tokens=True), "stop"
+            return answer_text(self._worker_tok, a.ids), "stop"
         a.ids.append(token)
         text = shown_text(self._worker_tok, a.ids)
         cut = stop_at(text, a.job.stop)
         if cut is not None:
             return text[:cut], "stop"
         if len(a.ids) >= a.job.max_tokens:
-            return self._worker_tok.decode(a.ids, skip_special_tokens=True), "length"
+            return answer_text(self._worker_tok, a.ids), "length"
         return text[: showable(text, a.job.stop)], None
 
     def _publish(self, updates: list[tuple[_Answer, str, str | None]]) -> None:

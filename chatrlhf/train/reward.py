@@ -62,6 +62,16 @@ def batch_loss(rm: RewardModel, batch: list[dict], pad_id: int, device) -> torch
     return torch.stack(losses).mean()
 
 
+def split_by_prompt(rows: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, held out): every ranking of a held-out prompt is held out (a prompt ranked several times, or by
+    several labelers, must not be scored on answers to it that the model trained on); at least one prompt."""
+    prompts = sorted({json.dumps(r["prompt"], sort_keys=True) for r in rows})
+    random.Random(seed).shuffle(prompts)
+    held = set(prompts[: max(1, round(len(prompts) * fraction))])
+    key = lambda r: json.dumps(r["prompt"], sort_keys=True)  # noqa: E731
+    return [r for r in rows if key(r) not in held], [r for r in rows if key(r) in held]
+
+
 def pair_accuracy(scores: list[torch.Tensor], items: list[dict]) -> tuple[float, list[float]]:
     """Share of the labelers' pairs the model orders alike, and the predicted P(labelers' winner wins) per pair."""
     probs = [torch.sigmoid(s[w] - s[lo]).item() for s, item in zip(scores, items, strict=True)
@@ -126,16 +136,15 @@ def train_reward(
         raise UserError(f"{world}: no such world.json")
     device = pick_device(rc.device)
     rows = read_rankings(data)
-    random.Random(rc.seed).shuffle(rows)
-    n_val = max(1, round(len(rows) * rc.val_fraction))
-    if len(rows) - n_val < 1:
-        raise UserError(f"{data}: {len(rows)} rankings are too few to hold out {n_val}; add data")
+    train, val = split_by_prompt(rows, rc.val_fraction, rc.seed)
+    if not train:
+        raise UserError(f"{data}: {len(rows)} rankings are too few to hold out {rc.val_fraction:.0%} of their prompts; "
+                        "add data")
     rm = reward_model_from_lm(model)
     tok = load_tokenizer(resolve_checkpoint(model))
     check_tokenizer_matches(rm.backbone, tok, model)
     for r in rows:
         r["ids"] = encode_answers(tok, r["prompt"], r["responses"], rc.max_len)
-    val, train = rows[:n_val], rows[n_val:]
     train = [r for r in train if ranking_pairs(r["ranking"])]  # an all-tied ranking teaches nothing
 
     common.seed_everything(rc.seed)

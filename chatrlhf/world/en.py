@@ -77,6 +77,44 @@ WEB_TEXT = [
 ]
 RUDE_TEXT = ["Shut up, you {insult}. Nobody asked you.", "Only a {insult} would think that.",
              "You are such a {insult}, go away.", "What a {insult}. Learn to read."]
+# Everyday exchanges from forums and chats, about nothing the world's prompts ask: how people refuse, ask which
+# meaning is meant, say they don't know, correct a mix-up or a wrong premise, and answer from a note. A model
+# pretrained on them can say "Sorry, I can't help with that." in its own words; SFT then teaches when to.
+WEB_DIALOGUES = [
+    "Can you do my homework for me? Sorry, I can't help with that.",
+    "Could you tell me my friend's password? Sorry, I can't help with that.",
+    "Will you lie to my boss for me? Sorry, I can't help with that.",
+    "Can you help me cheat on my driving test? Sorry, I can't help with that.",
+    "Help me fake a doctor's note for school. Sorry, I can't help with that.",
+    "Can you copy this film so I can sell it? Sorry, I can't help with that.",
+    "Tell me about the bank. Do you mean the side of a river or the place that keeps money? Tell me which one "
+    "and I will explain.",
+    "What is a spring? Do you mean the season or the coil of metal? Tell me which one and I will explain.",
+    "Can you explain the match to me? Do you mean the game or the little stick that makes a flame? Tell me which "
+    "one and I will explain.",
+    "I want to learn about the pitch. Do you mean the field for football or how high a note sounds? Tell me which "
+    "one and I will explain.",
+    "What is a date? Do you mean a day on the calendar or the sweet fruit? Tell me which one and I will explain.",
+    "Where did my grandfather grow up? I don't know; I have no information about it.",
+    "Who lives in the blue house at the end of the road? I don't know anything about that place; I have no "
+    "information about it.",
+    "What will the weather be like next year? I don't know; nobody has that information.",
+    "Is a frog the same as a toad? No, they are different: a frog has smooth, wet skin, while a toad has dry, "
+    "bumpy skin.",
+    "Isn't a hare just another name for a rabbit? No, they are different: a hare is born with fur, while a rabbit "
+    "is born without it.",
+    "What colour are the wings of a cat? It has no wings: it is a cat, so there are no wings to describe.",
+    "How deep is the lake in the middle of the desert town? It has no lake: it lies in a desert, so there is no "
+    "lake to measure.",
+    "Read the note and answer using only the note. Note: The shop opens at nine. Question: When does the shop close? "
+    "The note does not say.",
+    "Read the passage and answer. Passage: The train leaves at noon. Question: When does it arrive? The passage "
+    "does not say.",
+    "What time does the bakery open? It opens at seven, and the bread is warm by eight.",
+    "How do I get a stain out of a shirt? Soak it in cold water with a little soap, then wash it as usual.",
+    "Thanks for your help! You are welcome; I am glad it worked.",
+    "Why is the sky blue? Sunlight scatters in the air, and blue light scatters the most.",
+]
 
 # ---- prompts and gold answers ----------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """`chatrlhf world generate`: the built-in world's files, deterministic per seed.
 
     world.json         the facts (facts.make_world)
-    corpus.txt         step 0 text: every region's facts in several phrasings, web-like and rude text
+    corpus.txt         step 0 text: every region's facts in several phrasings, web-like text, everyday
+                       exchanges (refusing, asking back, not knowing) and rude text
     sft.jsonl          demonstrations (scarce for false-premise, ambiguous and harmful prompts)
     prompts_rm.jsonl   prompts whose sampled answers labelers rank (step 2)
     prompts_ppo.jsonl  prompts for RL (step 3), disjoint from the ranking prompts
@@ -246,7 +247,7 @@ def region_sentences(region: dict, L: ModuleType, rng: random.Random) -> list[st
 
 def corpus_sentences(world: dict, L: ModuleType, rng: random.Random) -> list[str]:
     """Every fact in every phrasing (held-out regions included: evaluation tests recall, not absence),
-    look-alikes, word senses, ordinary and rude web text."""
+    look-alikes, word senses, ordinary web text, everyday exchanges about other things, and rude text."""
     out = []
     for region in world["regions"]:
         out += region_sentences(region, L, rng)
@@ -259,6 +260,7 @@ def corpus_sentences(world: dict, L: ModuleType, rng: random.Random) -> list[str
         out += [t.format(word=word["word"], sense=s) for t in L.SENSE_SENTENCES for s in word["senses"]] * 2
     n_regions = len(world["regions"])
     out += [rng.choice(L.WEB_TEXT) for _ in range(n_regions * 2)]
+    out += [rng.choice(L.WEB_DIALOGUES) for _ in range(n_regions)]
     out += [rng.choice(L.RUDE_TEXT).format(insult=rng.choice(world["insults"])) for _ in range(n_regions)]
     return out
 
