@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from transformers import AutoModel
 
 from chatrlhf.config import ModelConfig
 from chatrlhf.data import ranking_pairs
-from chatrlhf.model import RewardModel, build_model, load_reward_model, score_texts
+from chatrlhf.model import REWARD_HEAD, RewardModel, build_model, load_reward_model, score_texts
 from chatrlhf.tokenizer import encode_chat, load_tokenizer
 from chatrlhf.train.reward import batch_loss, kway_loss, split_by_prompt
 from chatrlhf.world.judge import index_world
@@ -99,6 +100,15 @@ def test_reward_model_ranks_held_out_pairs_well_above_chance(trained):
     assert info["accuracy_vs_labelers"] > 0.58  # chance is 0.5; the labelers agree with each other on ~0.73
     assert info["accuracy_vs_judge"] > 0.7
     assert info["calibration"] and sum(b["pairs"] for b in info["calibration"]) > 20
+
+
+def test_the_same_seed_trains_the_same_reward_model(trained, tmp_path):
+    world, rm_dir = trained
+    for out in ("a", "b"):  # separate processes: torch seeds each one at random unless we seed it
+        run_cli("reward", "--model", str(rm_dir.parent / "lm"), "--data", str(world / "rankings.jsonl"), "--out",
+                str(tmp_path / out), *sets("reward.epochs=1", "reward.val_fraction=0.2"))
+    a, b = (load_file(str(tmp_path / out / REWARD_HEAD)) for out in ("a", "b"))
+    assert torch.equal(a["weight"], b["weight"]) and torch.equal(a["bias"], b["bias"])
 
 
 def test_demonstrations_score_zero_on_average_and_the_model_loads(trained):

@@ -140,6 +140,7 @@ def train_reward(
     if not train:
         raise UserError(f"{data}: {len(rows)} rankings are too few to hold out {rc.val_fraction:.0%} of their prompts; "
                         "add data")
+    common.seed_everything(rc.seed)  # before the new head is drawn: torch seeds each process at random
     rm = reward_model_from_lm(model)
     tok = load_tokenizer(resolve_checkpoint(model))
     check_tokenizer_matches(rm.backbone, tok, model)
@@ -147,7 +148,6 @@ def train_reward(
         r["ids"] = encode_answers(tok, r["prompt"], r["responses"], rc.max_len)
     train = [r for r in train if ranking_pairs(r["ranking"])]  # an all-tied ranking teaches nothing
 
-    common.seed_everything(rc.seed)
     rm.to(device).train()
     rm.backbone.config.attention_dropout = 0.0
     optimizer = common.make_optimizer(rm, rc.lr, rc.weight_decay, (0.9, 0.95))
