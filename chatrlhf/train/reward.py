@@ -154,8 +154,8 @@ def train_reward(
     total = max(1, rc.epochs * len(train) // rc.batch_size)
     out.mkdir(parents=True, exist_ok=True)
     metrics = common.Metrics(out)
-    log.info("reward model on %s (%.2fM parameters): %d ranked prompts (%d held out), %d steps", model,
-             count_params(rm) / 1e6, len(train), len(val), total)
+    log.info("reward model on %s (%.2fM parameters): %d rankings to train on, %d held out (every ranking of a "
+             "held-out prompt), %d steps", model, count_params(rm) / 1e6, len(train), len(val), total)
     bar = common.progress(total, 0, True, "reward")
     for step in range(total):
         lr = common.cosine_lr(step, total, rc.warmup_steps, rc.lr, rc.min_lr_ratio)
