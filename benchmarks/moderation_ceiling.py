@@ -83,17 +83,17 @@ def main() -> None:
     scores = {"bag of words + pairs": bag_of_words_scores(train, test)}
     if args.model:
         mod = load_moderation(args.model)
-        probs = predict(mod.model, encode(mod.tokenizer, [r["text"] for r in test], mod.max_len),
-                        mod.tokenizer.pad_token_id, mod.device)
-        scores[f"classifier {args.model}"] = probs[:, -1]
-        val_probs = predict(mod.model, encode(mod.tokenizer, [r["text"] for r in val], mod.max_len),
-                            mod.tokenizer.pad_token_id, mod.device)[:, -1]
-        val_benign = val_probs[~labels_of(val)[:, -1].bool()]
+
+        def any_category(rows: list[dict]) -> torch.Tensor:
+            texts = encode(mod.tokenizer, [r["text"] for r in rows], mod.max_len)
+            return predict(mod.model, texts, mod.tokenizer.pad_token_id, mod.device)[:, -1]
+
+        probs = scores[f"classifier {args.model}"] = any_category(test)
+        val_benign = any_category(val)[~labels_of(val)[:, -1].bool()]
         t = torch.sort(val_benign, descending=True).values[int(args.max_false_pos * len(val_benign))]
         at_val = (f"classifier at the threshold that flags at most {args.max_false_pos:.0%} of validation's benign "
                   f"texts ({t:.3f}; its own: {mod.thresholds['flagged']:.3f}): harmful test texts flagged "
-                  f"{(probs[harmful, -1] > t).float().mean():.1%}, benign-but-scary "
-                  f"{(probs[scary, -1] > t).float().mean():.1%}")
+                  f"{(probs[harmful] > t).float().mean():.1%}, benign-but-scary {(probs[scary] > t).float().mean():.1%}")
     for name, s in scores.items():
         print(f"{name}: AUC harmful vs benign-but-scary {auc(s[harmful], s[scary]):.3f}, vs all benign "
               f"{auc(s[harmful], s[~harmful]):.3f}; best recall with <= {args.max_false_pos:.0%} of benign-but-scary "

@@ -32,6 +32,7 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,8 +134,9 @@ def moderate(mod: Moderation, texts: list[str]) -> list[dict[str, Any]]:
 
 def labels_of(rows: list[dict]) -> torch.Tensor:
     """(N, categories + 1) 0/1, the last column "any category"; a category a row leaves out is false."""
-    cats = torch.tensor([[float(r["categories"].get(c, False)) for c in CATEGORIES] for r in rows]).view(len(rows), -1)
-    return torch.cat([cats, cats.amax(1, keepdim=True) if len(rows) else cats[:, :1]], 1)
+    cats = torch.tensor([[float(r["categories"].get(c, False)) for c in CATEGORIES] for r in rows])
+    cats = cats.reshape(len(rows), len(CATEGORIES))
+    return torch.cat([cats, cats.amax(1, keepdim=True)], 1)
 
 
 def split_validation(rows: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
@@ -158,18 +160,22 @@ def split_validation(rows: list[dict], fraction: float, seed: int) -> tuple[list
             [r for g, m in groups.items() if g in val_groups for r in m])
 
 
-def best_threshold(scores: torch.Tensor, truth: torch.Tensor) -> float | None:
-    """The threshold with the highest F1 of `scores` against 0/1 `truth`, halfway between the lowest score
-    flagged and the highest one not flagged; None without a positive example."""
-    if truth.sum() == 0:
-        return None
+def best_cut(scores: torch.Tensor, truth: torch.Tensor, gain: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+             ) -> float:
+    """The threshold that flags the top k scores for the k maximising `gain(true positives, k)` (tensors over every
+    k), halfway between the lowest score flagged and the highest one not flagged."""
     order = torch.argsort(scores, descending=True)
-    s, t = scores[order], truth[order]
-    tp = torch.cumsum(t, 0)
-    f1 = 2 * tp / (torch.arange(1, len(s) + 1) + t.sum())  # flagging the top k: 2 TP / (k + positives)
-    k = int(torch.argmax(f1))
+    s, tp = scores[order], torch.cumsum(truth[order], 0)
+    k = int(torch.argmax(gain(tp, torch.arange(1, len(s) + 1))))
     below = s[k + 1].item() if k + 1 < len(s) else 0.0
     return (s[k].item() + below) / 2
+
+
+def best_threshold(scores: torch.Tensor, truth: torch.Tensor) -> float | None:
+    """The threshold with the highest F1 of `scores` against 0/1 `truth`; None without a positive example."""
+    if truth.sum() == 0:
+        return None
+    return best_cut(scores, truth, lambda tp, k: 2 * tp / (k + truth.sum()))  # F1 = 2 TP / (flagged + positives)
 
 
 def classifier_loss(outputs: torch.Tensor, labels: torch.Tensor, logits: bool) -> torch.Tensor:
@@ -181,17 +187,12 @@ def classifier_loss(outputs: torch.Tensor, labels: torch.Tensor, logits: bool) -
 
 
 def separating_threshold(scores: torch.Tensor, truth: torch.Tensor) -> float | None:
-    """The threshold with the highest true-positive rate minus false-positive rate (Youden's J), halfway between
-    neighbouring scores: unlike F1, it does not drift down when positives outnumber negatives. None without
-    both classes."""
-    if truth.sum() == 0 or truth.sum() == len(truth):
+    """The threshold with the highest true-positive rate minus false-positive rate (Youden's J): unlike F1, it does
+    not drift down when positives outnumber negatives. None without both classes."""
+    pos = truth.sum()
+    if pos == 0 or pos == len(truth):
         return None
-    order = torch.argsort(scores, descending=True)
-    s, t = scores[order], truth[order]
-    j = torch.cumsum(t, 0) / t.sum() - torch.cumsum(1 - t, 0) / (1 - t).sum()  # flagging the top k
-    k = int(torch.argmax(j))
-    below = s[k + 1].item() if k + 1 < len(s) else 0.0
-    return (s[k].item() + below) / 2
+    return best_cut(scores, truth, lambda tp, k: tp / pos - (k - tp) / (len(truth) - pos))
 
 
 def choose_thresholds(probs: torch.Tensor, labels: torch.Tensor, default: float) -> dict[str, float]:
