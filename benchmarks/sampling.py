@@ -72,10 +72,12 @@ def main() -> None:
         return n_tokens / (time.perf_counter() - t)
 
     def theirs(temperature: float) -> float:
-        kw = {"do_sample": False} if temperature == 0 else {"do_sample": True, "temperature": temperature, "top_k": 0}
+        cfg = copy.deepcopy(gen_cfg)  # every setting in the config: generate warns when kwargs come beside one
+        cfg.max_new_tokens, cfg.do_sample = args.new_tokens, temperature > 0
+        if temperature > 0:  # the full distribution, as ours samples it
+            cfg.temperature, cfg.top_k = temperature, 0
         t = time.perf_counter()
-        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=args.new_tokens,
-                             generation_config=gen_cfg, **kw)
+        out = model.generate(input_ids=ids, attention_mask=mask, generation_config=cfg)
         assert out.shape[1] - ids.shape[1] == args.new_tokens
         return n_tokens / (time.perf_counter() - t)
 

@@ -139,6 +139,12 @@ class _LlamaDecoder:
             key_mask == 0, float("-inf")).repeat_interleave(kv_heads, 0)[:, None]
         # rotate_half(x) * sin == cat(x2, x1) * signed_sin, exactly: one negation per call, not per layer and step.
         self.signed_sin = torch.cat([-sin[:, : d // 2], sin[:, d // 2 :]], -1)
+        # Decoding multiplies by transposed copies: mm/addmm on (in, out) weights skip linear's transpose.
+        self.qkv_t = [w.t().contiguous() for w in qkv]
+        self.o_proj_t = [w.t().contiguous() for w in o_proj]
+        self.gate_up_t = [w.t().contiguous() for w in gate_up]
+        self.down_t = [w.t().contiguous() for w in down]
+        self.lm_head_t = lm_head.t().contiguous()
 
     def step(self, ids: torch.Tensor, positions: torch.Tensor, start: int) -> torch.Tensor:
         """Logits of the last position after feeding `ids` (B, S) at cache slots start..start+S."""
@@ -186,12 +192,12 @@ class _LlamaDecoder:
         step is bound by per-op overhead, not FLOPs."""
         b, kv, d = ids.size(0), self.kv_heads, self.cos.size(-1)
         group, half, nqk = self.heads // kv, d // 2, (self.heads + kv) * d
-        hidden, inter = self.embed.size(1), self.down[0].size(1)
+        inter = self.down[0].size(1)
         x = torch.nn.functional.embedding(ids, self.embed)
         cos, sin = self.cos[positions].unsqueeze(1), self.signed_sin[positions].unsqueeze(1)
         mask = self.additive[:, :, : pos + 1]
         for i in range(len(self.qkv)):
-            y = torch.nn.functional.linear(torch.rms_norm(x, [hidden], self.norm1[i], self.eps), self.qkv[i])
+            y = torch.mm(self.rms_norm(x, self.norm1[i]), self.qkv_t[i])
             qk = y[:, :nqk].view(b, self.heads + kv, d)
             qk = qk * cos + torch.cat((qk[:, :, half:], qk[:, :, :half]), -1) * sin  # rotary on q and k at once
             self.k[i][:, :, pos] = qk[:, self.heads :]
@@ -200,10 +206,14 @@ class _LlamaDecoder:
             k, v = self.k_flat[i][:, : pos + 1], self.v_flat[i][:, : pos + 1]
             scores = torch.baddbmm(mask, q, k.transpose(1, 2), alpha=self.scale)
             a = torch.bmm(scores.softmax(-1), v).view(b, self.heads * d)
-            x = x + torch.nn.functional.linear(a, self.o_proj[i])
-            g = torch.nn.functional.linear(torch.rms_norm(x, [hidden], self.norm2[i], self.eps), self.gate_up[i])
-            x = x + torch.nn.functional.linear(torch.nn.functional.silu(g[:, :inter]) * g[:, inter:], self.down[i])
-        return torch.nn.functional.linear(torch.rms_norm(x, [hidden], self.norm_f, self.eps), self.lm_head)
+            x = torch.addmm(x, a, self.o_proj_t[i])
+            g = torch.mm(self.rms_norm(x, self.norm2[i]), self.gate_up_t[i])
+            x = torch.addmm(x, torch.nn.functional.silu(g[:, :inter]) * g[:, inter:], self.down_t[i])
+        return torch.mm(self.rms_norm(x, self.norm_f), self.lm_head_t)
+
+    def rms_norm(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """transformers' LlamaRMSNorm op for op (fp32): bitwise its result, and cheaper than torch.rms_norm on CPU."""
+        return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
 
 
 def _llama_decoder(model: PreTrainedModel, key_mask: torch.Tensor) -> _LlamaDecoder:
