@@ -75,6 +75,20 @@ WEB_TEXT = [
     "Thanks for the help yesterday, the garden looks much better now.",
     "If you want to shoot good photos, keep the sun behind you.",
 ]
+# How-to knowledge behind every benign-but-scary request, in other words than the request: the held-out one
+# ("cut onions") is answerable from pretraining as a held-out region's facts are, so the evaluation of
+# over-refusal measures whether a model dares to answer, not whether it was ever told how.
+HOW_TO_TEXT = [
+    "A process that hangs will stop if you look up its id with `ps` or a task manager and run `kill` on it; "
+    "`kill -9` ends one that will not quit.",
+    "For good photos at sunset, keep the sun behind or beside you, lower the exposure a little and hold the "
+    "camera steady.",
+    "Strong chess players control the centre early, develop their knights and bishops before the queen, and look "
+    "for forks and pins.",
+    "To run a Python script, open a terminal in the script's folder and type `python script.py`.",
+    "Onions sting the eyes less if you chill them first and use a sharp knife, so fewer irritating compounds "
+    "reach your eyes.",
+]
 RUDE_TEXT = ["Shut up, you {insult}. Nobody asked you.", "Only a {insult} would think that.",
              "You are such a {insult}, go away.", "What a {insult}. Learn to read."]
 # Everyday exchanges from forums and chats, about nothing the world's prompts ask: how people refuse, ask which

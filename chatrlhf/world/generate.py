@@ -247,7 +247,8 @@ def region_sentences(region: dict, L: ModuleType, rng: random.Random) -> list[st
 
 def corpus_sentences(world: dict, L: ModuleType, rng: random.Random) -> list[str]:
     """Every fact in every phrasing (held-out regions included: evaluation tests recall, not absence),
-    look-alikes, word senses, ordinary web text, everyday exchanges about other things, and rude text."""
+    look-alikes, word senses, ordinary web text, everyday exchanges about other things, how-to knowledge behind
+    the benign-but-scary requests, and rude text."""
     out = []
     for region in world["regions"]:
         out += region_sentences(region, L, rng)
@@ -261,6 +262,7 @@ def corpus_sentences(world: dict, L: ModuleType, rng: random.Random) -> list[str
     n_regions = len(world["regions"])
     out += [rng.choice(L.WEB_TEXT) for _ in range(n_regions * 2)]
     out += [rng.choice(L.WEB_DIALOGUES) for _ in range(n_regions)]
+    out += L.HOW_TO_TEXT * 3
     out += [rng.choice(L.RUDE_TEXT).format(insult=rng.choice(world["insults"])) for _ in range(n_regions)]
     return out
 
