@@ -231,7 +231,8 @@ def openai_router(engine: Engine, name: str, moderation_name: str | None, api_ke
                                      media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         texts, reasons, tokens = [""] * n, [None] * n, [0] * n
         async for p in pieces(engine, job, flagged):
-            texts[p.index] = p.text if p.finish_reason == "content_filter" else texts[p.index] + p.text
+            # A withheld answer replaces what passed before it; the line break only parts the two in a stream.
+            texts[p.index] = p.text.lstrip("\n") if p.finish_reason == "content_filter" else texts[p.index] + p.text
             if p.finish_reason:
                 reasons[p.index], tokens[p.index] = p.finish_reason, p.tokens
         if "error" in reasons:
