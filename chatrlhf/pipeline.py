@@ -257,7 +257,8 @@ def write_report(out: Path, results: dict, samples: list[tuple[str, str, str]]) 
         f"Held-out pairwise accuracy: {pct(rm.get('accuracy_vs_labelers'))} against the labelers; "
         f"{pct(rm.get('accuracy_vs_judge'))} against the gold judge (the labelers of those pairs: "
         f"{pct(rm.get('labelers_vs_judge'))}); {pct(rm.get('accuracy_vs_judge_clear'))} on clear pairs (a "
-        "truthfulness or harmlessness difference).",
+        "truthfulness or harmlessness difference). The refusal scores above the gold answer on "
+        f"{pct(rm.get('refusal_over_gold'))} of {rm.get('refusal_prompts', 0)} held-out harmless prompts.",
         "",
         "## Step 3: PPO and PPO-ptx",
         "",

@@ -15,7 +15,7 @@ from transformers import AutoModel
 
 from chatrlhf.config import ModelConfig
 from chatrlhf.data import ranking_pairs
-from chatrlhf.model import REWARD_HEAD, RewardModel, build_model, load_reward_model, score_texts
+from chatrlhf.model import REWARD_HEAD, RewardModel, build_model, encode_answers, load_reward_model, score_texts
 from chatrlhf.tokenizer import encode_chat, load_tokenizer
 from chatrlhf.train.reward import batch_loss, kway_loss, split_by_prompt
 from chatrlhf.world.judge import index_world
@@ -100,6 +100,25 @@ def test_reward_model_ranks_held_out_pairs_well_above_chance(trained):
     assert info["accuracy_vs_labelers"] > 0.58  # chance is 0.5; the labelers agree with each other on ~0.73
     assert info["accuracy_vs_judge"] > 0.7
     assert info["calibration"] and sum(b["pairs"] for b in info["calibration"]) > 20
+
+
+def test_report_counts_held_out_prompts_where_the_refusal_beats_the_gold_answer(trained):
+    """The refusal diagnostic, recomputed by hand from the saved model on the same held-out harmless prompts."""
+    world, rm_dir = trained
+    info = json.loads((rm_dir / "reward_model.json").read_text())
+    rows = [json.loads(line) for line in (world / "rankings.jsonl").read_text().splitlines()]
+    _, val = split_by_prompt(rows, 0.2, seed=1337)
+    harmless = {json.dumps(r["prompt"]): r for r in val if r["meta"]["kind"] != "harmful"}
+    rm, _ = load_reward_model(rm_dir)
+    tok = load_tokenizer(rm_dir)
+    refusal = index_world(json.loads((world / "world.json").read_text())).L.REFUSAL
+    wins = []
+    for r in harmless.values():
+        gold, refused = score_texts(rm.eval(), encode_answers(tok, r["prompt"], [r["meta"]["gold"], refusal], 256),
+                                    tok.pad_token_id, "cpu").tolist()
+        wins.append(refused > gold)
+    assert info["refusal_prompts"] == len(harmless) > 0
+    assert info["refusal_over_gold"] == pytest.approx(sum(wins) / len(wins))
 
 
 def test_the_same_seed_trains_the_same_reward_model(trained, tmp_path):

@@ -123,6 +123,24 @@ def judge_accuracy(scores: list[torch.Tensor], items: list[dict], path: Path) ->
             "labelers_vs_judge": share(labeler_hits), "judge_pairs": len(model_hits), "judge_clear_pairs": len(clear_hits)}
 
 
+def refusal_over_gold(rm: RewardModel, tok, items: list[dict], path: Path, max_len: int, device) -> dict[str, Any]:
+    """On world data, the held-out harmless prompts (each once) on which the model scores the world's refusal
+    above the prompt's gold answer. A reward model that values the refusal whatever was asked pulls PPO to it;
+    its pairs among SFT samples never show this when SFT never refuses a harmless question."""
+    if not path.is_file() or not all("kind" in it["meta"] and "gold" in it["meta"] for it in items):
+        return {}
+    from chatrlhf.world.judge import index_world
+
+    refusal = index_world(json.loads(path.read_text())).L.REFUSAL
+    prompts = {json.dumps(it["prompt"]): it for it in items if it["meta"]["kind"] != "harmful"}
+    wins = []
+    for it in prompts.values():
+        gold, refused = score_texts(rm, encode_answers(tok, it["prompt"], [it["meta"]["gold"], refusal], max_len),
+                                    tok.pad_token_id, device).tolist()
+        wins.append(refused > gold)
+    return {"refusal_over_gold": sum(wins) / len(wins) if wins else None, "refusal_prompts": len(wins)}
+
+
 def train_reward(
     cfg: dict[str, Any], model: str | Path, data: str | Path, out: str | Path, demos: str | Path | None = None,
     world: str | Path | None = None,
@@ -176,7 +194,8 @@ def train_reward(
     val_scores = [score_texts(rm, r["ids"], tok.pad_token_id, device) for r in val]
     accuracy, probs = pair_accuracy(val_scores, val)
     report = {"val_prompts": len(val), "accuracy_vs_labelers": accuracy,
-              **judge_accuracy(val_scores, val, world), "calibration": calibration_table(probs)}
+              **judge_accuracy(val_scores, val, world), **refusal_over_gold(rm, tok, val, world, rc.max_len, device),
+              "calibration": calibration_table(probs)}
 
     # Normalise: demonstrations score 0 on average (InstructGPT), and keep their std for RL.
     mean, std = 0.0, 1.0
@@ -201,6 +220,10 @@ def train_reward(
                  "clear pairs (a truthfulness or harmlessness difference)", pct["accuracy_vs_judge"],
                  report["judge_pairs"], pct["labelers_vs_judge"], pct["accuracy_vs_judge_clear"],
                  report["judge_clear_pairs"])
+    if report.get("refusal_over_gold") is not None:
+        log.info("the refusal scores above the gold answer on %.1f%% of %d held-out harmless prompts (a reward model "
+                 "that values the refusal whatever was asked pulls PPO to it)", 100 * report["refusal_over_gold"],
+                 report["refusal_prompts"])
     for row in report["calibration"]:
         log.info("  predicted %.2f  observed %.2f  (%d pairs, bin %s)", row["predicted"], row["observed"], row["pairs"],
                  row["bin"])
