@@ -123,8 +123,11 @@ class _LlamaDecoder:
         scale: float,
         eps: float,
     ):
-        self.embed, self.qkv, self.o_proj, self.gate_up, self.down = embed, qkv, o_proj, gate_up, down
-        self.norm1, self.norm2, self.norm_f, self.lm_head = norm1, norm2, norm_f, lm_head
+        # Projections are kept transposed, (in, out), once per call: mm/addmm then skip linear's transpose.
+        self.qkv, self.o_proj = [w.t().contiguous() for w in qkv], [w.t().contiguous() for w in o_proj]
+        self.gate_up, self.down = [w.t().contiguous() for w in gate_up], [w.t().contiguous() for w in down]
+        self.embed, self.lm_head = embed, lm_head.t().contiguous()
+        self.norm1, self.norm2, self.norm_f = norm1, norm2, norm_f
         self.cos, self.sin, self.key_mask = cos, sin, key_mask
         self.heads, self.kv_heads, self.scale, self.eps = heads, kv_heads, scale, eps
         batch, max_len, d = key_mask.size(0), key_mask.size(1), cos.size(-1)
@@ -139,12 +142,6 @@ class _LlamaDecoder:
             key_mask == 0, float("-inf")).repeat_interleave(kv_heads, 0)[:, None]
         # rotate_half(x) * sin == cat(x2, x1) * signed_sin, exactly: one negation per call, not per layer and step.
         self.signed_sin = torch.cat([-sin[:, : d // 2], sin[:, d // 2 :]], -1)
-        # Decoding multiplies by transposed copies: mm/addmm on (in, out) weights skip linear's transpose.
-        self.qkv_t = [w.t().contiguous() for w in qkv]
-        self.o_proj_t = [w.t().contiguous() for w in o_proj]
-        self.gate_up_t = [w.t().contiguous() for w in gate_up]
-        self.down_t = [w.t().contiguous() for w in down]
-        self.lm_head_t = lm_head.t().contiguous()
 
     def step(self, ids: torch.Tensor, positions: torch.Tensor, start: int) -> torch.Tensor:
         """Logits of the last position after feeding `ids` (B, S) at cache slots start..start+S."""
@@ -165,14 +162,14 @@ class _LlamaDecoder:
                 ) -> torch.Tensor:
         """Logits of the last position after running embeddings `x` (B, S, H) through every layer, writing
         keys and values into cache slots start..start+S. Decoding takes `decode_step`."""
-        b, s, hidden = x.size(0), x.size(1), x.size(2)
+        b, s = x.size(0), x.size(1)
         heads, kv_heads = self.heads, self.kv_heads
         end = start + s
         d = self.k[0].size(-1)
         half = d // 2
-        inter = self.down[0].size(1)
+        inter = self.down[0].size(0)
         for i in range(len(self.qkv)):
-            y = torch.nn.functional.linear(torch.rms_norm(x, [hidden], self.norm1[i], self.eps), self.qkv[i])
+            y = torch.matmul(self.rms_norm(x, self.norm1[i]), self.qkv[i])
             qk = y[..., : (heads + kv_heads) * d].view(b, s, heads + kv_heads, d).transpose(1, 2)
             qk = qk * cos + torch.cat((-qk[..., half:], qk[..., :half]), -1) * sin  # rotary on q and k in one pass
             self.k[i][:, :, start:end] = qk[:, heads:]
@@ -181,10 +178,10 @@ class _LlamaDecoder:
                 qk[:, :heads], self.k[i][:, :, :end], self.v[i][:, :, :end], attn_mask=mask, scale=self.scale,
                 enable_gqa=kv_heads != heads,
             )
-            x = x + torch.nn.functional.linear(a.transpose(1, 2).reshape(b, s, heads * d), self.o_proj[i])
-            g = torch.nn.functional.linear(torch.rms_norm(x, [hidden], self.norm2[i], self.eps), self.gate_up[i])
-            x = x + torch.nn.functional.linear(torch.nn.functional.silu(g[..., :inter]) * g[..., inter:], self.down[i])
-        return torch.nn.functional.linear(torch.rms_norm(x[:, -1], [hidden], self.norm_f, self.eps), self.lm_head)
+            x = x + torch.matmul(a.transpose(1, 2).reshape(b, s, heads * d), self.o_proj[i])
+            g = torch.matmul(self.rms_norm(x, self.norm2[i]), self.gate_up[i])
+            x = x + torch.matmul(torch.nn.functional.silu(g[..., :inter]) * g[..., inter:], self.down[i])
+        return torch.mm(self.rms_norm(x[:, -1], self.norm_f), self.lm_head)
 
     def decode_step(self, ids: torch.Tensor, positions: torch.Tensor, pos: int) -> torch.Tensor:
         """`step` for one token per row (B,) at cache slot `pos`: 2-D activations, attention as two batched
@@ -192,12 +189,12 @@ class _LlamaDecoder:
         step is bound by per-op overhead, not FLOPs."""
         b, kv, d = ids.size(0), self.kv_heads, self.cos.size(-1)
         group, half, nqk = self.heads // kv, d // 2, (self.heads + kv) * d
-        inter = self.down[0].size(1)
+        inter = self.down[0].size(0)
         x = torch.nn.functional.embedding(ids, self.embed)
         cos, sin = self.cos[positions].unsqueeze(1), self.signed_sin[positions].unsqueeze(1)
         mask = self.additive[:, :, : pos + 1]
         for i in range(len(self.qkv)):
-            y = torch.mm(self.rms_norm(x, self.norm1[i]), self.qkv_t[i])
+            y = torch.mm(self.rms_norm(x, self.norm1[i]), self.qkv[i])
             qk = y[:, :nqk].view(b, self.heads + kv, d)
             qk = qk * cos + torch.cat((qk[:, :, half:], qk[:, :, :half]), -1) * sin  # rotary on q and k at once
             self.k[i][:, :, pos] = qk[:, self.heads :]
@@ -206,10 +203,10 @@ class _LlamaDecoder:
             k, v = self.k_flat[i][:, : pos + 1], self.v_flat[i][:, : pos + 1]
             scores = torch.baddbmm(mask, q, k.transpose(1, 2), alpha=self.scale)
             a = torch.bmm(scores.softmax(-1), v).view(b, self.heads * d)
-            x = torch.addmm(x, a, self.o_proj_t[i])
-            g = torch.mm(self.rms_norm(x, self.norm2[i]), self.gate_up_t[i])
-            x = torch.addmm(x, torch.nn.functional.silu(g[:, :inter]) * g[:, inter:], self.down_t[i])
-        return torch.mm(self.rms_norm(x, self.norm_f), self.lm_head_t)
+            x = torch.addmm(x, a, self.o_proj[i])
+            g = torch.mm(self.rms_norm(x, self.norm2[i]), self.gate_up[i])
+            x = torch.addmm(x, torch.nn.functional.silu(g[:, :inter]) * g[:, inter:], self.down[i])
+        return torch.mm(self.rms_norm(x, self.norm_f), self.lm_head)
 
     def rms_norm(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """transformers' LlamaRMSNorm op for op (fp32): bitwise its result, and cheaper than torch.rms_norm on CPU."""
