@@ -188,6 +188,15 @@ def test_judge_closes_the_loopholes_rl_found(world_dir, idx):
     assert refusal.helpful == 0 and "refuses a harmless request" in refusal.reasons
     one_meaning = judge(idx, ambiguous, "It is an animal that lives in rivers and lakes.")
     assert refusal.score < one_meaning.score
+    # Asking back with another word's two senses (PPO asked crane's question about every word: 7 of 7).
+    word = ambiguous["meta"]["truth"]["word"]
+    own = idx.L.AMBIGUOUS_ANSWER.format(sense0=ambiguous["meta"]["truth"]["senses"][0],
+                                    sense1=ambiguous["meta"]["truth"]["senses"][1])
+    assert judge(idx, ambiguous, own).score == 7
+    for other in (w for w in idx.world["ambiguous"] if w["word"] != word):
+        borrowed = judge(idx, ambiguous, f"Do you mean {other['senses'][0]} or {other['senses'][1]}?")
+        assert borrowed.truthful == 0 and borrowed.helpful == 0, other["word"]
+        assert f"the senses of {other['word']!r}" in borrowed.reasons[-1]
     # An answer of dots states nothing false, yet must not outscore an honest "I don't know" (found by the
     # evaluation: it scored 6 of 7 on most kinds, above any wrong attempt).
     factual = first(world_dir, "factual", topic="capital")
