@@ -146,8 +146,8 @@ class _LlamaDecoder:
         self.additive = torch.zeros(key_mask.shape, dtype=embed.dtype, device=embed.device).masked_fill_(
             key_mask == 0, float("-inf")).repeat_interleave(kv_heads, 0)[:, None]
         # rotate_half(x) * sin == cat(x2, x1) * signed_sin, exactly: one negation per call, not per layer and step.
-        self.signed_sin = torch.cat([-sin[:, : d // 2], sin[:, d // 2 :]], -1)
-        self.cos_t, self.signed_sin_t = cos.t().contiguous(), self.signed_sin.t().contiguous()  # (d, slots)
+        signed_sin = torch.cat([-sin[:, : d // 2], sin[:, d // 2 :]], -1)
+        self.cos_t, self.signed_sin_t = cos.t().contiguous(), signed_sin.t().contiguous()  # (d, slots)
 
     def step(self, ids: torch.Tensor, positions: torch.Tensor, start: int) -> torch.Tensor:
         """Logits of the last position after feeding `ids` (B, S) at cache slots start..start+S."""
@@ -175,7 +175,7 @@ class _LlamaDecoder:
         half = d // 2
         inter = self.down[0].size(1)
         for i in range(len(self.qkv)):
-            y = torch.nn.functional.linear(self.rms_norm(x), self.qkv[i])
+            y = torch.nn.functional.linear(self.rms_norm(x, -1), self.qkv[i])
             qk = y[..., : (heads + kv_heads) * d].view(b, s, heads + kv_heads, d).transpose(1, 2)
             qk = qk * cos + torch.cat((-qk[..., half:], qk[..., :half]), -1) * sin  # rotary on q and k in one pass
             self.k[i][:, :, start:end] = qk[:, heads:]
@@ -185,9 +185,9 @@ class _LlamaDecoder:
                 enable_gqa=kv_heads != heads,
             )
             x = x + torch.nn.functional.linear(a.transpose(1, 2).reshape(b, s, heads * d), self.o_proj[i])
-            g = torch.nn.functional.linear(self.rms_norm(x), self.gate_up[i])
+            g = torch.nn.functional.linear(self.rms_norm(x, -1), self.gate_up[i])
             x = x + torch.nn.functional.linear(torch.nn.functional.silu(g[..., :inter]) * g[..., inter:], self.down[i])
-        return torch.nn.functional.linear(self.rms_norm(x[:, -1]), self.lm_head)
+        return torch.nn.functional.linear(self.rms_norm(x[:, -1], -1), self.lm_head)
 
     def decode_step(self, ids: torch.Tensor, positions: torch.Tensor, pos: int) -> torch.Tensor:
         """`step` for one token per row (B,) at cache slot `pos`, on transposed activations (hidden, B) and
@@ -200,7 +200,7 @@ class _LlamaDecoder:
         cos, sin = self.cos_t[:, positions], self.signed_sin_t[:, positions]  # (d, B)
         mask = self.additive[:, :, : pos + 1]
         for i in range(len(self.qkv)):
-            y = torch.mm(self.qkv[i], self.rms_norm_t(x))
+            y = torch.mm(self.qkv[i], self.rms_norm(x, 0))
             qk = y[:nqk].view(self.heads + kv, d, b)
             qk = qk * cos + torch.cat((qk[:, half:], qk[:, :half]), 1) * sin  # rotary on q and k at once
             self.k[i][:, :, pos] = qk[self.heads :].permute(2, 0, 1)
@@ -210,18 +210,14 @@ class _LlamaDecoder:
             scores = torch.baddbmm(mask, q, k.transpose(1, 2), alpha=self.scale)
             a = torch.bmm(scores.softmax(-1), v).view(b, self.heads * d)
             x = torch.addmm(x, self.o_proj[i], a.t())
-            g = torch.mm(self.gate_up[i], self.rms_norm_t(x))
+            g = torch.mm(self.gate_up[i], self.rms_norm(x, 0))
             x = torch.addmm(x, self.down[i], torch.nn.functional.silu(g[:inter]) * g[inter:])
-        return torch.mm(self.lm_head, self.rms_norm_t(x)).t()
+        return torch.mm(self.lm_head, self.rms_norm(x, 0)).t()
 
-    def rms_norm(self, x: torch.Tensor) -> torch.Tensor:
-        """transformers' LlamaRMSNorm op for op (fp32) without its weight, which the next projection holds;
-        cheaper than torch.rms_norm on CPU."""
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
-
-    def rms_norm_t(self, x: torch.Tensor) -> torch.Tensor:
-        """`rms_norm` of transposed activations (hidden, B)."""
-        return x * torch.rsqrt(x.pow(2).mean(0, keepdim=True) + self.eps)
+    def rms_norm(self, x: torch.Tensor, dim: int) -> torch.Tensor:
+        """transformers' LlamaRMSNorm op for op (fp32) over `dim` (0 for transposed activations), without its
+        weight, which the next projection holds; cheaper than torch.rms_norm on CPU."""
+        return x * torch.rsqrt(x.pow(2).mean(dim, keepdim=True) + self.eps)
 
 
 def _llama_decoder(model: PreTrainedModel, key_mask: torch.Tensor) -> _LlamaDecoder:
