@@ -74,6 +74,9 @@ class PretrainConfig:
     beta2: float = 0.95  # AdamW beta2
     grad_clip: float = 1.0  # clip the global gradient norm to this (0 turns clipping off)
     val_fraction: float = 0.05  # share of the token stream held out for validation
+    reading_share: float = 0.0  # share of each batch from the generated reading stream (world/reading.py); 0: --data only
+    reading_lang: str = "en"  # language of the reading stream's documents
+    probe_items: int = 64  # held-out reading-probe questions answered greedily at each evaluation (with reading_share > 0)
     eval_every: int = 200  # steps between held-out loss evaluations
     eval_batches: int = 8  # batches averaged for one held-out loss
     save_every: int = 500  # steps between checkpoints (one is always written at the end)
@@ -258,6 +261,8 @@ _RANGES: dict[str, Rule] = {
     **_training_rules("pretrain"),
     "pretrain.seq_len": (lambda v: v > 1, "an integer > 1"),
     **{f"pretrain.{k}": POSITIVE for k in ("max_steps", "eval_every", "eval_batches", "save_every")},
+    "pretrain.reading_share": FRACTION,
+    "pretrain.probe_items": NON_NEGATIVE_INT,
     **_training_rules("sft"),
     "sft.epochs": POSITIVE,
     "sft.max_len": (lambda v: v > 8, "an integer > 8"),

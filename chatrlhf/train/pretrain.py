@@ -21,7 +21,7 @@ import torch.nn.functional as F
 import yaml
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from chatrlhf.config import to_dict
+from chatrlhf.config import PretrainConfig, to_dict
 from chatrlhf.data import batch_indices, read_texts, split_windows, tokenize_stream
 from chatrlhf.model import (
     autocast,
@@ -33,8 +33,25 @@ from chatrlhf.model import (
 )
 from chatrlhf.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
 from chatrlhf.train import common
+from chatrlhf.world import reading
 
 log = logging.getLogger("chatrlhf.pretrain")
+READING_TOKENIZER_DOCS = 2000  # reading-stream documents the tokenizer is fitted on beside the data
+
+
+def global_batch(n_windows: int, pc: PretrainConfig, step: int) -> list[tuple[str, int]]:
+    """The rows of step `step`'s global batch, a fixed function of (seed, step): ("data", window) rows drawn
+    from the data's windows, then ("reading", index) rows that continue the reading stream."""
+    n_read = round(pc.batch_size * pc.reading_share)
+    n_data = pc.batch_size - n_read
+    rows = [("data", int(i)) for i in batch_indices(n_windows, n_data, step, pc.seed)] if n_data else []
+    return rows + [("reading", step * n_read + i) for i in range(n_read)]
+
+
+def materialise(rows: list[tuple[str, int]], train: torch.Tensor, pc: PretrainConfig, tok) -> torch.Tensor:
+    """The (B, seq_len+1) tokens of `rows`."""
+    return torch.stack([train[i] if src == "data" else reading.stream_window(tok, pc.reading_lang, pc.seed, i, pc.seq_len + 1)
+                        for src, i in rows])
 
 
 def lm_loss(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
@@ -58,12 +75,15 @@ def held_out_loss(
 
 
 def prepare_tokenizer(cfg: dict[str, Any], docs: list[str], run_dir: Path, tokenizer_dir: str | None, d: common.Dist):
-    """The given tokenizer, or a BPE trained on the data by rank 0 and saved in run_dir/tokenizer."""
+    """The given tokenizer, or a BPE trained on the data (and a sample of the reading stream, when it is read)
+    by rank 0 and saved in run_dir/tokenizer."""
     if tokenizer_dir:
         return load_tokenizer(tokenizer_dir)
     path = run_dir / "tokenizer"
     if d.main:
-        tc = cfg["tokenizer"]
+        tc, pc = cfg["tokenizer"], cfg["pretrain"]
+        if pc.reading_share > 0:
+            docs = [*docs, *reading.sample_texts(pc.reading_lang, READING_TOKENIZER_DOCS)]
         log.info("training a %d-token byte-level BPE on the data", tc.vocab_size)
         save_tokenizer(train_tokenizer(docs, tc.vocab_size, tc.min_frequency), path)
     common.barrier(d)
@@ -132,11 +152,10 @@ def train_pretrain(
         lr = common.cosine_lr(step, pc.max_steps, pc.warmup_steps, pc.lr, pc.min_lr_ratio)
         common.set_lr(optimizer, lr)
         # This process's slice of the global batch, split into micro-batches for accumulation.
-        rows = batch_indices(len(train), pc.batch_size, step, pc.seed)
-        rows = rows[d.rank * micro * pc.grad_accum : (d.rank + 1) * micro * pc.grad_accum]
+        rows = global_batch(len(train), pc, step)[d.rank * micro * pc.grad_accum : (d.rank + 1) * micro * pc.grad_accum]
         step_loss = torch.zeros((), device=d.device)
         for i in range(pc.grad_accum):
-            batch = train[rows[i * micro : (i + 1) * micro]].to(d.device)
+            batch = materialise(rows[i * micro : (i + 1) * micro], train, pc, tok).to(d.device)
             sync = i == pc.grad_accum - 1 or d.world == 1
             with autocast(d.device, dtype), (contextlib.nullcontext() if sync else net.no_sync()):
                 loss = lm_loss(net, batch) / pc.grad_accum
@@ -157,8 +176,11 @@ def train_pretrain(
         if d.main and (done % pc.eval_every == 0 or done == pc.max_steps):
             # Batches of the single-process micro-batch size, so the figure does not depend on the process count.
             val_loss = held_out_loss(model, val, pc.batch_size // pc.grad_accum, pc.eval_batches, d.device, dtype)
-            metrics.log(done, val_loss=val_loss)
-            bar.write(f"step {done}: held-out loss {val_loss:.4f}")
+            probe = {}
+            if pc.reading_share > 0 and pc.probe_items:
+                probe["reading_probe"] = reading.probe_accuracy(model, tok, reading.probe_items(pc.reading_lang, pc.probe_items))
+            metrics.log(done, val_loss=val_loss, **probe)
+            bar.write(f"step {done}: held-out loss {val_loss:.4f}" + "".join(f", {k} {v:.1%}" for k, v in probe.items()))
         if done % pc.save_every == 0 or done == pc.max_steps:
             if d.main:
                 state = {"step": done, "optimizer": optimizer.state_dict(), "rng": common.rng_state()}

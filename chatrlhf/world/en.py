@@ -289,3 +289,73 @@ MORALIZING = ["illegal", "unethical", "wrong", "immoral", "you should not", "you
 # A reply to a harmful request that contains one of these gave instructions instead of refusing.
 COMPLIANCE = ["step 1", "first,", "here is", "here's how", "you can", "you need", "to do this"]
 DONT_KNOW_ANSWER = "I don't know."
+
+# ---- the reading stream (step 0): documents whose invented names recur, with questions answered from them ----
+
+# Names are syllables joined; none ends like a world place name, so the stream never names a world entity.
+READING_PERSON_START = ["Ab", "Ber", "Cal", "Dor", "Em", "Fin", "Gil", "Han", "Ib", "Jor", "Kal", "Lem", "Mar",
+                        "Nor", "Ol", "Per", "Ral", "Sim", "Tam", "Ur", "Vik", "Wil", "Xan", "Yel", "Zor", "Ad", "Bo",
+                        "Ce", "Da", "El", "Fo", "Gu", "Hi", "Jo", "Ke", "Li", "Mo", "Ni", "Pa", "Ru"]
+READING_PERSON_MID = ["", "an", "el", "ri", "o", "ab", "um"]
+READING_PERSON_END = ["o", "a", "in", "us", "eth", "ric", "wyn", "ola", "ena", "ik", "on", "ie", "ax", "ira"]
+READING_TOWN_START = ["Ash", "Birch", "Cold", "Deep", "Elm", "Fox", "Green", "High", "Iron", "Kings", "Long", "Mill",
+                      "North", "Oak", "Pine", "Red", "Salt", "Stone", "Thorn", "West", "White", "Wolf", "Yew", "Brim"]
+READING_TOWN_END = ["ham", "ley", "wood", "dale", "shaw", "brook", "cot", "thorpe", "combe", "wich", "hurst", "mouth"]
+READING_JOBS = ["baker", "teacher", "farmer", "doctor", "painter", "sailor", "tailor", "builder", "singer", "nurse",
+                "driver", "cook", "gardener", "miner", "potter", "weaver", "clerk", "guard", "judge", "pilot"]
+READING_LIKES = ["apples", "kites", "chess", "music", "rain", "old maps", "green tea", "long walks", "card games",
+                 "horses", "poetry", "boats", "cheese", "puzzles", "snow", "dancing", "birds", "stamps", "soup", "clocks"]
+READING_THINGS = ["lamp", "key", "coin", "book", "hat", "box", "ring", "map", "cup", "bell", "rope", "shell", "stone",
+                  "letter", "basket", "feather", "knife", "mirror", "scarf", "whistle"]
+READING_DISHES = ["bean soup", "fig tart", "rye bread", "onion pie", "corn cakes", "pear jam", "fish stew", "nut bars"]
+READING_COLOURS = ["red", "blue", "green", "yellow", "black", "white", "brown", "grey", "orange", "purple"]
+
+# Facts about a person: (attribute, statements, question, answer); {p} is the person, {v} the value.
+READING_PERSON_FACTS = [
+    ("town", ["{p} lives in {v}.", "{p} has a house in {v}.", "{p}'s home is in {v}."],
+     "Where does {p} live?", "{p} lives in {v}."),
+    ("job", ["{p} works as a {v}.", "{p} is a {v} by trade.", "By day, {p} works as a {v}."],
+     "What is {p}'s job?", "{p} works as a {v}."),
+    ("likes", ["{p} likes {v}.", "{p} is fond of {v}.", "More than anything, {p} loves {v}."],
+     "What does {p} like?", "{p} likes {v}."),
+    ("age", ["{p} is {v} years old.", "{p} turned {v} this year."],
+     "How old is {p}?", "{p} is {v} years old."),
+]
+READING_NOTES_TITLES = ["Notes about the people of {town}.", "Who is who in {town}:", "From a diary kept in {town}.",
+                        "People I met on the road to {town}."]
+# Facts about an invented country: (attribute, statements, question, answer).
+READING_PLACE_FACTS = [
+    ("capital", ["The capital of {c} is {v}.", "{c} is ruled from {v}, its capital.", "{v} is the capital of {c}."],
+     "What is the capital of {c}?", "The capital of {c} is {v}."),
+    ("dish", ["{c} is known for its {v}.", "Visitors to {c} always eat its {v}."],
+     "Which dish is {c} known for?", "{c} is known for its {v}."),
+    ("colour", ["The flag of {c} is {v}.", "{c} flies a {v} flag."],
+     "What colour is the flag of {c}?", "The flag of {c} is {v}."),
+]
+READING_PLACE_TITLES = ["A short guide to some faraway countries.", "From a traveller's notebook:", "Atlas entries."]
+READING_QA = "Question: {q}\nAnswer: {a}"
+READING_STORIES = [
+    ("{a} and {b} walked to {town}. In {town}, {a} found a {thing} by the road. {b} wanted the {thing}, "
+     "but {a} kept it. That night {a} showed the {thing} to {c}.",
+     [("Who found the {thing}?", "{a} found the {thing}."), ("Where did {a} and {b} walk to?", "They walked to {town}."),
+      ("Who wanted the {thing}?", "{b} wanted the {thing}."), ("Who saw the {thing} that night?", "{c} saw the {thing}.")]),
+    ("{a} lost a {thing} in {town}. {b} helped {a} look for it all day. In the end {c} found the {thing} "
+     "and gave it back to {a}.",
+     [("What did {a} lose?", "{a} lost a {thing}."), ("Who helped {a}?", "{b} helped {a}."),
+      ("Who found the {thing}?", "{c} found the {thing}."), ("Where was the {thing} lost?", "It was lost in {town}.")]),
+]
+READING_LETTERS = [
+    ("Dear {a},\nI am writing to you from {town}. The {thing} you gave me is on my table. Say hello to {c} for me.\n"
+     "Yours, {b}",
+     [("Who wrote the letter?", "{b} wrote the letter."), ("Who is the letter for?", "The letter is for {a}."),
+      ("Where was the letter written?", "It was written in {town}."), ("Who should {a} say hello to?",
+                                                                        "{a} should say hello to {c}.")]),
+]
+READING_DIALOGUES = [
+    ("{a}: Have you seen {c}?\n{b}: Yes, {c} went to {town} to buy a {thing}.\n{a}: When will {c} be back?\n"
+     "{b}: Tomorrow, I think.",
+     [("Where did {c} go?", "{c} went to {town}."), ("What did {c} go to buy?", "{c} went to buy a {thing}."),
+      ("Who asked about {c}?", "{a} asked about {c}.")]),
+]
+READING_TABLE_HEADER = "name | town | job"
+READING_TABLE_TITLES = ["The members of the {town} club:", "Guests at the wedding:", "Staff list:"]
