@@ -1,6 +1,6 @@
 """Simulated labelers: a pool of noisy people built on the gold judge.
 
-Each labeler perceives an answer's quality as the judge's lexicographic score plus a personal taste
+Each labeler perceives an answer's quality as the judge's tiered score plus a personal taste
 for length and personal noise, then ranks K answers, rates one on the 1-7 Likert scale with the
 InstructGPT metadata flags, or writes a demonstration. The default noise makes two labelers agree on
 about 73% of pairs of model answers, the agreement InstructGPT measured between its labelers
@@ -18,7 +18,9 @@ from typing import Any
 
 from chatrlhf.world.judge import WorldIndex, index_world, judge
 
-NOISE = 1.1  # mean std of a labeler's perception noise, in judge-score units (0..7); sets the agreement
+# Mean std of a labeler's perception noise, in judge-score units (0..7); sets the agreement. The judge's tiers
+# put the right answer 5 points above a useless one, so it takes this much noise to keep agreement near 73%.
+NOISE = 2.0
 LENGTH_TASTE = 0.25  # std across labelers of the bonus per 10 words (some like long answers, some short)
 
 
