@@ -31,6 +31,8 @@ from chatrlhf.model import (
 from chatrlhf.sampling import chat_answers, joined, response_logprobs, sample
 from chatrlhf.tokenizer import EOS, encode_chat, encode_text, load_tokenizer, stop_token_ids
 
+PROBE_ITEMS = 200  # reading-probe questions per model: one answer moves the figure by half a point
+
 
 def fact_recall(
     model: PreTrainedModel, tok: PreTrainedTokenizerBase, world: dict[str, Any], max_new_tokens: int = 8
@@ -45,6 +47,16 @@ def fact_recall(
     for region, ids in zip(regions, out.responses(), strict=True):
         hits[region["split"]].append(region["capital"] in tok.decode(ids))
     return {f"capital_recall_{split}": sum(h) / len(h) for split, h in hits.items() if h}
+
+
+def reading_probe(model: PreTrainedModel, tok: PreTrainedTokenizerBase, lang: str, n: int = PROBE_ITEMS) -> dict[str, float]:
+    """Reading in context: greedy exact match on held-out documents about names no training text contains, and
+    the teacher-forced loss of their answers (world/reading.py)."""
+    from chatrlhf.world import reading
+
+    items = reading.probe_items(lang, n)
+    return {"reading_probe": reading.probe_accuracy(model, tok, items),
+            "reading_probe_loss": reading.probe_loss(model, tok, items)}
 
 
 def held_out_text(world: dict[str, Any]) -> list[str]:
@@ -234,7 +246,8 @@ def evaluate_models(checkpoints: dict[str, Path], world_dir: Path, baseline: str
         results[name] = {**behaviour(idx, rows, answers[name]),
                          f"win_rate_vs_{baseline}": win_rate(idx, rows, answers[name], answers[baseline]),
                          f"kl_from_{baseline}": kl,
-                         "held_out_text_loss": text_loss(m, tok, text), **fact_recall(m, tok, world)}
+                         "held_out_text_loss": text_loss(m, tok, text), **fact_recall(m, tok, world),
+                         **reading_probe(m, tok, world["lang"])}
     if rm is not None:
         for name, score in rm_scores(rm, tok, rows, answers, device).items():
             results[name]["rm_score"] = score
@@ -264,7 +277,9 @@ def card_markdown(card: dict[str, Any], plots: dict[str, str] | None = None) -> 
               "paraphrase groups whose answers all get the same gold verdict. "
               "Stock-phrase share: share of answers containing the model's most frequent 5-gram. Held-out text loss: "
               "nats per token on the corpus's sentences about held-out regions (read in pretraining, named by no later "
-              "stage's data), and capital recall, closed-book: the alignment tax. RM score (when given): the learned "
+              "stage's data), and capital recall, closed-book: the alignment tax. Reading probe: greedy exact-match answers to "
+              "questions about held-out documents whose names no training text contains (the answer is in the context); "
+              "its loss is the answers' teacher-forced loss in nats per token. RM score (when given): the learned "
               "reward model's mean score of the answers, demonstrations at 0; beside the gold score it shows "
               "over-optimisation.", "", "Gold score (0-7) per prompt kind:", "", *header]
     lines += [f"| {k.removeprefix('judge/')} | " + " | ".join(fmt(ev[n].get(k)) for n in names) + " |"

@@ -17,7 +17,7 @@ import torch
 
 from chatrlhf import config as config_mod
 from chatrlhf.config import UserError
-from chatrlhf.evaluate import card_markdown, evaluate_models, fact_recall
+from chatrlhf.evaluate import card_markdown, evaluate_models, fact_recall, reading_probe
 from chatrlhf.label.simulate import SimulateConfig, simulate_rankings
 from chatrlhf.model import load_model, resolve_checkpoint
 from chatrlhf.moderation import REPORT_FILE as MODERATION_REPORT
@@ -81,7 +81,7 @@ def run_pipeline(
           *(f"--set={o}" for o in PIPELINE_DEFAULTS), *sets)
     pretrained = train_pretrain(cfg, [world_dir / "corpus.txt"], out / "pretrain", resume=True)
     tok, model = load_tokenizer(pretrained), load_model(pretrained)
-    recall = fact_recall(model, tok, world)
+    recall = {**fact_recall(model, tok, world), **reading_probe(model, tok, world["lang"])}
     samples = sample_prompts(model, tok, sample_prompts_for(world))
 
     stage("step 1: supervised fine-tuning", "sft", "--model", str(out / "pretrain"), "--data",
@@ -235,6 +235,9 @@ def write_report(out: Path, results: dict, samples: list[tuple[str, str, str]]) 
         "",
         f"- training regions: {recall['capital_recall_train']:.0%}",
         f"- held-out regions (facts only in the corpus): {recall['capital_recall_eval']:.0%}",
+        "",
+        f"Reading probe (greedy exact-match answers to questions about held-out documents whose names no training text "
+        f"contains): {recall['reading_probe']:.1%}; the answers' loss {recall['reading_probe_loss']:.3f} nats per token.",
         "",
         "## Step 1: SFT",
         "",

@@ -178,9 +178,11 @@ def train_pretrain(
             val_loss = held_out_loss(model, val, pc.batch_size // pc.grad_accum, pc.eval_batches, d.device, dtype)
             probe = {}
             if pc.reading_share > 0 and pc.probe_items:
-                probe["reading_probe"] = reading.probe_accuracy(model, tok, reading.probe_items(pc.reading_lang, pc.probe_items))
+                items = reading.probe_items(pc.reading_lang, pc.probe_items)
+                probe = {"reading_probe": reading.probe_accuracy(model, tok, items),
+                         "reading_probe_loss": reading.probe_loss(model, tok, items)}
             metrics.log(done, val_loss=val_loss, **probe)
-            bar.write(f"step {done}: held-out loss {val_loss:.4f}" + "".join(f", {k} {v:.1%}" for k, v in probe.items()))
+            bar.write(f"step {done}: held-out loss {val_loss:.4f}" + "".join(f", {k} {v:.3g}" for k, v in probe.items()))
         if done % pc.save_every == 0 or done == pc.max_steps:
             if d.main:
                 state = {"step": done, "optimizer": optimizer.state_dict(), "rng": common.rng_state()}

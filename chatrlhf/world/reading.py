@@ -197,6 +197,34 @@ def probe_answers(model, tok, items: list[tuple[str, str]], batch_size: int = 32
     return answers
 
 
+@torch.no_grad()
+def probe_loss(model, tok, items: list[tuple[str, str]], batch_size: int = 32) -> float:
+    """Mean next-token loss (nats) of the expected answers' tokens, teacher-forced: it falls long before greedy
+    answers become exactly right, so it shows reading emerge (or not) early in a run."""
+    import torch.nn.functional as F
+
+    eos, device = tok.eos_token_id, next(model.parameters()).device
+    total, count = 0.0, 0
+    for i in range(0, len(items), batch_size):
+        seqs, starts = [], []
+        for prompt, answer in items[i : i + batch_size]:
+            ids = tok(f"{prompt} {answer}", add_special_tokens=False, split_special_tokens=True)["input_ids"]
+            starts.append(1 + len(tok(prompt, add_special_tokens=False, split_special_tokens=True)["input_ids"]))
+            seqs.append([eos, *ids])
+        width = max(map(len, seqs))
+        ids = torch.tensor([s + [tok.pad_token_id] * (width - len(s)) for s in seqs], device=device)
+        mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], device=device)
+        was_training = model.training
+        model.eval()
+        logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits.float()
+        model.train(was_training)
+        for row, (seq, start) in enumerate(zip(seqs, starts, strict=True)):
+            target = ids[row, start : len(seq)]
+            total += F.cross_entropy(logits[row, start - 1 : len(seq) - 1], target, reduction="sum").item()
+            count += len(target)
+    return total / count
+
+
 def score_probe(answers: list[str], items: list[tuple[str, str]]) -> float:
     """Share of answers that are exactly the expected sentence."""
     return sum(a == expected for a, (_, expected) in zip(answers, items, strict=True)) / len(items)
