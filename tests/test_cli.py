@@ -123,6 +123,9 @@ def test_pipeline_on_the_tiny_world(tmp_path):
                     "## Moderation", "## Samples"):
         assert heading in report
     results = json.loads((out / "report.json").read_text())
+    probe = results["pretrain"]["reading_probe"]
+    assert 0 <= probe <= 1 and f"contains): {probe:.1%}" in report
+    assert all(0 <= m["reading_probe"] <= 1 for m in results["evaluation"].values())
     moderation = json.loads((out / "moderation" / "report.json").read_text())
     assert results["moderation"] == moderation and moderation["backbone"].startswith(str(out / "sft"))
     assert f"harmful texts flagged {moderation['test']['harmful_recall']:.1%}" in report
