@@ -75,6 +75,7 @@ def test_behaviour_of_gold_answers_junk_and_blanket_refusals(world):
     assert gold["false_premise_corrected"] == 1.0 and junk["false_premise_corrected"] == 0.0
     assert gold["ambiguous_asked_back"] == 1.0 and refuse["ambiguous_asked_back"] == 0.0
     assert gold["closed_domain_hallucination"] == 0.0 and gold["unknown_admitted"] == 1.0
+    assert gold["everyday_answered"] == 1.0 and junk["everyday_answered"] == 0.0 and refuse["everyday_answered"] == 0.0
     assert gold["toxicity_with_rude_users"] == 0.0
     assert gold["other_region_named"] == 0.0 and junk["other_region_named"] == 0.0
     some_region = idx.world["regions"][0]["name"]

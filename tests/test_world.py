@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,8 @@ from chatrlhf.world.labelers import agreement, demonstrate, make_pool, pairwise_
 
 FILES = ["world.json", "corpus.txt", "sft.jsonl", "prompts_rm.jsonl", "prompts_ppo.jsonl", "eval.jsonl", "moderation.jsonl"]
 KINDS = {"factual", "false_premise", "confusion", "ambiguous", "harmful", "benign_scary", "closed_domain", "rude",
-         "multi_turn", "paraphrase"}
+         "multi_turn", "paraphrase", "everyday"}
+PROMPT_FILES = ("sft.jsonl", "prompts_rm.jsonl", "prompts_ppo.jsonl", "eval.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +76,33 @@ def test_every_kind_is_tagged_and_present(world_dir):
     assert groups and all(len(v) >= 3 for v in groups.values())
 
 
+def counts(world_dir: Path, name: str) -> Counter:
+    return Counter(r["meta"]["kind"] for r in rows(world_dir, name))
+
+
+def test_the_small_world_is_big_enough_to_measure(world_dir):
+    """At least 40 eval prompts of every kind (one answer moves a row by 2.5 points at most), hundreds of ranking
+    and RL prompts of the kinds that demonstrations leave scarce, and plenty of every other kind."""
+    ev = counts(world_dir, "eval.jsonl")
+    assert set(ev) == KINDS | {"unknown"} and min(ev.values()) >= 40, ev
+    rm, ppo = counts(world_dir, "prompts_rm.jsonl"), counts(world_dir, "prompts_ppo.jsonl")
+    for kind in ("harmful", "benign_scary", "ambiguous"):
+        assert rm[kind] >= 100 and ppo[kind] >= 100 and rm[kind] + ppo[kind] >= 200, (kind, rm[kind], ppo[kind])
+    for kind in KINDS:
+        assert rm[kind] >= 25 and ppo[kind] >= 25, (kind, rm[kind], ppo[kind])
+    assert sum(rm.values()) > sum(counts(world_dir, "sft.jsonl").values())  # more prompts ranked than demonstrated
+
+
+def test_the_tiny_world_stays_small(tmp_path):
+    """Tests and the tiny end-to-end pipeline run on it: every kind, few prompts."""
+    generate_world(0, "tiny", tmp_path)
+    assert set(counts(tmp_path, "eval.jsonl")) == KINDS | {"unknown"}
+    assert set(counts(tmp_path, "sft.jsonl")) == KINDS
+    for name in PROMPT_FILES:
+        assert sum(counts(tmp_path, name).values()) <= 130, name
+    assert len((tmp_path / "corpus.txt").read_text()) < 60_000
+
+
 def test_ranking_and_ppo_prompts_are_disjoint(world_dir):
     def key(r):
         return json.dumps(r["messages"])
@@ -81,30 +111,75 @@ def test_ranking_and_ppo_prompts_are_disjoint(world_dir):
     assert rm and ppo and not rm & ppo
 
 
-def test_eval_entities_are_in_the_corpus_but_in_no_training_prompt(world_dir):
+def template_pattern(template: str) -> re.Pattern:
+    """A request template or act with its fields ({target}, {region}) as wildcards, case-insensitive."""
+    return re.compile(".+?".join(re.escape(part) for part in re.split(r"\{[a-z_]+\}", template)), re.I)
+
+
+def test_eval_entities_are_in_the_corpus_but_in_no_training_prompt(world_dir, idx):
     world = json.loads((world_dir / "world.json").read_text())
+    L = idx.L
     held = [r for r in world["regions"] if r["split"] == "eval"]
-    assert any(not r["coastal"] for r in held) and any(r["coastal"] for r in held)
-    # Text that training shows a model: every message of every training file (meta is for judging only).
+    assert sum(not r["coastal"] for r in held) >= 8 and sum(r["coastal"] for r in held) >= 8
+    # Text that training shows a model: every message of every training file (meta is for judging only), and the
+    # moderation classifier's training split.
     training_text = "\n".join(m["content"] for n in ("sft.jsonl", "prompts_rm.jsonl", "prompts_ppo.jsonl")
                               for r in rows(world_dir, n) for m in r["messages"])
+    moderation_train = "\n".join(r["text"] for r in rows(world_dir, "moderation.jsonl") if r["split"] == "train")
     corpus = (world_dir / "corpus.txt").read_text()
+    eval_text = (world_dir / "eval.jsonl").read_text()
     for region in held:
         assert region["name"] not in training_text
         assert f"The capital of {region['name']} is {region['capital']}." in corpus
-    held_pair = [p for p in world["lookalikes"] if p["split"] == "eval"][0]
-    held_word = [w for w in world["ambiguous"] if w["split"] == "eval"][0]
-    assert held_pair["a"]["name"] not in training_text and held_pair["a"]["name"] in corpus
-    assert f"about the {held_word['word']}" not in training_text
+    held_pairs = [p for p in world["lookalikes"] if p["split"] == "eval"]
+    assert len(held_pairs) == len(L.LOOKALIKES_HELD_OUT) >= 4
+    for pair in held_pairs:
+        for food in (pair["a"]["name"], pair["b"]["name"]):
+            assert food not in training_text and food in corpus and food in eval_text, food
+    held_words = [w["word"] for w in world["ambiguous"] if w["split"] == "eval"]
+    assert len(held_words) == len(L.AMBIGUOUS_HELD_OUT) >= 5
+    for word in held_words:
+        assert not re.search(rf"\b{word}\b", training_text, re.I), word
+        assert f"The word {word} can mean" in corpus
     for name in world["unknown_regions"]:  # unknown entities: in no text at all
-        assert name not in corpus and name not in training_text
-        assert name in (world_dir / "eval.jsonl").read_text()
-    # The held-out benign-but-scary request: never asked in training, but how to do it is in the corpus, in
-    # words that earn the judge's full help score.
+        assert name not in corpus and name not in training_text and name not in moderation_train
+        assert name in eval_text
+    assert len(world["unknown_regions"]) >= 40
+    # Held-out harmful requests, acts, frames and manners: in no training prompt and no moderation training text.
+    held_harmful = [ts[-1] for ts in L.HARMFUL_REQUESTS.values()] + L.MODERATION_HELD_OUT_FRAMES
+    held_harmful += [act for acts in L.MODERATION_HELD_OUT_ACTS.values() for act in acts]
+    held_harmful += [m for m in L.MODERATION_HELD_OUT_MANNERS] + [f"{v} myself" for v in L.MODERATION_HELD_OUT_SELF_HARM_VERBS]
+    for template in held_harmful:
+        pattern = template_pattern(template.removesuffix("?").removesuffix("."))
+        assert not pattern.search(training_text) and not pattern.search(moderation_train), template
+    assert all(pattern.search(eval_text) for pattern in map(template_pattern, L.MODERATION_HELD_OUT_FRAMES))
+    # Held-out small talk: in no training text, not even in the corpus.
+    for spec in L.EVERYDAY.values():
+        for phrasing in spec["held_out"]:
+            pattern = re.compile(rf"(?<![a-z]){re.escape(phrasing.rstrip('.!?'))}(?![a-z])", re.I)
+            assert not any(pattern.search(t) for t in (training_text, corpus, moderation_train)), phrasing
+            assert phrasing in eval_text
+    # Held-out benign-but-scary requests: never asked in training, but how to do each is in the corpus, in words
+    # that earn the judge's full help score.
+    for act, _, _ in L.BENIGN_SCARY_HELD_OUT:
+        assert act not in training_text and act not in corpus and act not in moderation_train, act
     benign = [r for r in rows(world_dir, "eval.jsonl") if r["meta"]["kind"] == "benign_scary"]
-    question = benign[0]["messages"][-1]["content"]
-    assert question not in training_text and question not in corpus
-    assert max(overlap(line, benign[0]["meta"]["truth"]["reference"]) for line in corpus.splitlines()) == 1.0
+    lines = corpus.splitlines()
+    for reference in {r["meta"]["truth"]["reference"] for r in benign}:
+        assert max(overlap(line, reference) for line in lines) == 1.0, reference
+    for r in benign:
+        question = r["messages"][-1]["content"]
+        assert question not in training_text and question not in corpus
+
+
+def test_how_to_text_says_each_answer_in_other_words():
+    """Every benign-but-scary act's corpus text carries its answer's knowledge (the judge's full help score)
+    without its request's words."""
+    from chatrlhf.world.facts import language
+
+    L = language("en")
+    for act, answer, how_to in L.BENIGN_SCARY + L.BENIGN_SCARY_HELD_OUT:
+        assert overlap(how_to, answer) == 1.0 and act not in how_to and how_to != answer, act
 
 
 def test_demonstrations_are_scarce_for_costly_kinds(world_dir):
@@ -117,6 +192,7 @@ def test_demonstrations_are_scarce_for_costly_kinds(world_dir):
 
 
 def test_judge_gives_gold_answers_top_marks_on_every_kind(world_dir, idx):
+    """Every gold answer of every file (demonstrations, the ranking and RL prompts' references, eval) scores 7."""
     seen = set()
     for r in rows(world_dir, "sft.jsonl"):
         prompt = {"messages": r["messages"][:-1], "meta": r["meta"]}
@@ -124,11 +200,34 @@ def test_judge_gives_gold_answers_top_marks_on_every_kind(world_dir, idx):
         assert (v.harmless, v.truthful, v.helpful, v.engaged) == (1, 1, 1, True), (r, v.reasons)
         assert v.likert == 7 and not any(v.flags.values())
         seen.add(r["meta"]["kind"])
-    for r in rows(world_dir, "eval.jsonl"):
-        v = judge(idx, r, r["meta"]["gold"])
-        assert v.score == 7, (r, v.reasons)
-        seen.add(r["meta"]["kind"])
+    for name in ("prompts_rm.jsonl", "prompts_ppo.jsonl", "eval.jsonl"):
+        for r in rows(world_dir, name):
+            v = judge(idx, r, r["meta"]["gold"])
+            assert v.score == 7 and not any(v.flags.values()), (name, r, v.reasons)
+            seen.add(r["meta"]["kind"])
     assert seen == KINDS | {"unknown"}
+
+
+def gold_shape(idx, row: dict, gold: str) -> str:
+    """A gold answer with the entities and references it names blanked: its phrasing."""
+    truth = row["meta"]["truth"]
+    names = [*idx.regions, *idx.capitals, *idx.foods, *idx.creatures, *idx.world["unknown_regions"],
+             *[v for p in idx.world["lookalikes"] for food in (p["a"], p["b"]) for v in food.values()],
+             *truth.get("senses", []), truth.get("word", ""), truth.get("reference", "")]
+    pattern = "|".join(re.escape(n) for n in sorted(filter(None, names), key=len, reverse=True))
+    return re.sub(pattern, "X", gold, flags=re.I)
+
+
+def test_gold_answers_come_in_varied_phrasings(world_dir, idx):
+    """Demonstrations and references say each thing in several ways, so SFT learns the behaviour, not a sentence."""
+    shapes: dict[str, set[str]] = {}
+    for name in PROMPT_FILES:
+        for r in rows(world_dir, name):
+            gold = r["messages"][-1]["content"] if name == "sft.jsonl" else r["meta"]["gold"]
+            key = r["meta"]["kind"] + "/" + str(r["meta"].get("topic", r["meta"]["truth"].get("in_passage", "")))
+            shapes.setdefault(key, set()).add(gold_shape(idx, r, gold))
+    assert all(len(s) >= 4 for s in shapes.values()), {k: len(s) for k, s in shapes.items()}
+    assert len(shapes["everyday/"]) >= 30  # five replies for each exchange
 
 
 def first(world_dir: Path, kind: str, **where) -> dict:

@@ -8,17 +8,25 @@ creatures, neighbours, look-alike foods, ambiguous words and an invented insult 
 from __future__ import annotations
 
 import importlib
+import math
 import random
 from types import ModuleType
 from typing import Any
 
 from chatrlhf.config import UserError
 
-# regions, landlocked among them, held out for evaluation, unknown names (in no text at all)
-SIZES: dict[str, dict[str, int]] = {
-    "tiny": {"regions": 12, "landlocked": 4, "held_out": 4, "unknown": 2},
-    "small": {"regions": 60, "landlocked": 20, "held_out": 12, "unknown": 6},
-    "base": {"regions": 240, "landlocked": 80, "held_out": 40, "unknown": 20},
+# regions, landlocked among them, held out for evaluation (landlocked among those), unknown names (in no text at
+# all); `share`: the part of each of the language's lists of templates, acts, words, look-alike pairs and everyday
+# phrasings and of each gold answer's phrasings a world uses (tiny worlds keep tests fast and learnable by
+# models of a few thousand parameters); `frames`: request frames per harmful act in training, and training frames
+# per held-out benign-but-scary act in evaluation; `benign_frames`: frames per benign-but-scary act in training.
+SIZES: dict[str, dict[str, Any]] = {
+    "tiny": {"regions": 12, "landlocked": 4, "held_out": 4, "held_landlocked": 1, "unknown": 2, "share": 0.2,
+             "frames": 0, "benign_frames": 3},
+    "small": {"regions": 72, "landlocked": 26, "held_out": 24, "held_landlocked": 10, "unknown": 44, "share": 1.0,
+              "frames": 2, "benign_frames": 10},
+    "base": {"regions": 240, "landlocked": 80, "held_out": 48, "held_landlocked": 16, "unknown": 60, "share": 1.0,
+             "frames": 4, "benign_frames": 16},
 }
 LANGS = ("en",)
 
@@ -28,6 +36,11 @@ def language(lang: str) -> ModuleType:
     if lang not in LANGS:
         raise UserError(f"--lang {lang!r}: no such world language; available: {', '.join(LANGS)}")
     return importlib.import_module(f"chatrlhf.world.{lang}")
+
+
+def share(items: list, size: str) -> list:
+    """The first part of a language's list that a world of `size` uses (at least one item)."""
+    return items[: max(1, math.ceil(len(items) * SIZES[size]["share"]))]
 
 
 def invent_names(rng: random.Random, L: ModuleType, n: int, ends: list[str], taken: set[str]) -> list[str]:
@@ -63,10 +76,9 @@ def make_world(seed: int, size: str = "small", lang: str = "en") -> dict[str, An
     capitals = invent_names(rng, L, n, L.CITY_END, taken)
     unknown = invent_names(rng, L, spec["unknown"], L.SYLLABLES_END, taken)
     landlocked = set(rng.sample(range(n), spec["landlocked"]))
-    # Held out: a third landlocked, so the "no sea" behaviour can be measured on unseen regions.
-    n_held_land = max(1, spec["held_out"] // 3)
-    held = set(rng.sample(sorted(landlocked), n_held_land))
-    held |= set(rng.sample(sorted(set(range(n)) - landlocked), spec["held_out"] - n_held_land))
+    # Held out: landlocked ones among them, so the "no sea" behaviour can be measured on unseen regions.
+    held = set(rng.sample(sorted(landlocked), spec["held_landlocked"]))
+    held |= set(rng.sample(sorted(set(range(n)) - landlocked), spec["held_out"] - spec["held_landlocked"]))
     width = max(2, round(n**0.5))
     regions = []
     for i, nbrs in enumerate(grid_neighbours(n, width)):
@@ -80,11 +92,11 @@ def make_world(seed: int, size: str = "small", lang: str = "en") -> dict[str, An
             "neighbours": [names[j] for j in nbrs],
             "split": "eval" if i in held else "train",
         })
-    # The last look-alike pair and the last ambiguous word are seen only in evaluation prompts.
-    lookalikes = [{"a": a, "b": b, "split": "train"} for a, b in L.LOOKALIKES]
-    lookalikes[-1]["split"] = "eval"
-    ambiguous = [{**w, "split": "train"} for w in L.AMBIGUOUS]
-    ambiguous[-1]["split"] = "eval"
+    # Held-out look-alike pairs and ambiguous words are seen only in evaluation prompts (and the corpus).
+    lookalikes = [{"a": a, "b": b, "split": split} for split, pairs in (("train", L.LOOKALIKES), ("eval", L.LOOKALIKES_HELD_OUT))
+                  for a, b in share(pairs, size)]
+    ambiguous = [{**w, "split": split} for split, words in (("train", L.AMBIGUOUS), ("eval", L.AMBIGUOUS_HELD_OUT))
+                 for w in share(words, size)]
     return {
         "lang": lang,
         "seed": seed,

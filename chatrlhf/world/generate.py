@@ -1,12 +1,13 @@
 """`chatrlhf world generate`: the built-in world's files, deterministic per seed.
 
     world.json         the facts (facts.make_world)
-    corpus.txt         step 0 text: every region's facts in several phrasings, web-like text, everyday
-                       exchanges (refusing, asking back, not knowing) and rude text
+    corpus.txt         step 0 text: every region's facts in several phrasings, web-like text, exchanges
+                       (refusing, asking back, not knowing, small talk), how-to knowledge and rude text
     sft.jsonl          demonstrations (scarce for false-premise, ambiguous and harmful prompts)
     prompts_rm.jsonl   prompts whose sampled answers labelers rank (step 2)
     prompts_ppo.jsonl  prompts for RL (step 3), disjoint from the ranking prompts
-    eval.jsonl         held-out prompts about regions and entities no training prompt mentions
+    eval.jsonl         held-out prompts about regions and entities no training prompt mentions, and held-out
+                       templates, acts, words and small talk
     moderation.jsonl   texts with OpenAI moderation categories, split train/test
 
 Every prompt row is `{"messages": [...], "meta": {"kind": ..., "truth": {...}, ...}}`; `meta.truth`
@@ -24,7 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from chatrlhf.data import MODERATION_CATEGORIES
-from chatrlhf.world.facts import language, make_world
+from chatrlhf.world.facts import SIZES, language, make_world, share
 
 SCARCE_KINDS = ("false_premise", "ambiguous", "harmful")  # costly demonstrations, as in the paper
 SCARCE_SHARE = 0.02  # each scarce kind's share of sft.jsonl
@@ -41,6 +42,12 @@ def _row(rng: random.Random, L: ModuleType, turns: list[str], gold: str, **meta:
     if rng.random() < 0.3:
         messages.insert(0, {"role": "system", "content": L.SYSTEM_PROMPT})
     return {"messages": messages, "meta": meta, "gold": gold}
+
+
+def _say(rng: random.Random, phrasings: list[str], size: str, **fields: str) -> str:
+    """One of a gold answer's phrasings, filled in: demonstrations vary, so SFT learns a behaviour, not a sentence
+    (a tiny world uses the first phrasing or two: its tests train models of a few thousand parameters)."""
+    return _capitalised(rng.choice(share(phrasings, size)).format(**fields))
 
 
 def _fields(region: dict, hidden: frozenset[str] = frozenset()) -> dict[str, str]:
@@ -68,7 +75,8 @@ def _truth(region: dict, topic: str) -> dict[str, Any]:
 # ---- prompt builders, one per kind ------------------------------------------------------------------------
 
 
-def region_prompts(rng: random.Random, L: ModuleType, region: dict, insults: list[str], hidden: frozenset[str]) -> list[dict]:
+def region_prompts(rng: random.Random, L: ModuleType, region: dict, insults: list[str], hidden: frozenset[str],
+                   size: str) -> list[dict]:
     """Factual, false-premise, paraphrase, rude, multi-turn and closed-domain prompts about one region."""
     f = _fields(region, hidden)
     name = region["name"]
@@ -77,112 +85,167 @@ def region_prompts(rng: random.Random, L: ModuleType, region: dict, insults: lis
     paraphrased = rng.choice(["capital", "food"])  # one paraphrase group per region keeps the kinds balanced
     for topic in topics:
         phrasings = [q.format(**f) for q in L.QUESTIONS[topic]]
+        truth = _truth(region, topic)
         if topic == "sea" and not region["coastal"]:
             for q in phrasings:  # asking what lives in a landlocked region's sea: the answer corrects the premise
-                rows.append(_row(rng, L, [q], L.FALSE_PREMISE_ANSWER.format(**f), kind="false_premise", topic=topic,
-                                 region=name, truth=_truth(region, topic)))
+                rows.append(_row(rng, L, [q], _say(rng, L.FALSE_PREMISE_ANSWERS, size, **f), kind="false_premise", topic=topic,
+                                 region=name, truth=truth))
             continue
-        gold = L.ANSWERS[topic].format(**f)
         if topic == paraphrased:  # the same question in every phrasing: a paraphrase group
             for q in phrasings:
-                rows.append(_row(rng, L, [q], gold, kind="paraphrase", topic=topic, region=name, group=f"{name}/{topic}",
-                                 truth=_truth(region, topic)))
+                rows.append(_row(rng, L, [q], _say(rng, L.ANSWERS[topic], size, **f), kind="paraphrase", topic=topic,
+                                 region=name, group=f"{name}/{topic}", truth=truth))
         q = rng.choice(phrasings)
-        rows.append(_row(rng, L, [q], gold, kind="factual", topic=topic, region=name, truth=_truth(region, topic)))
+        rows.append(_row(rng, L, [q], _say(rng, L.ANSWERS[topic], size, **f), kind="factual", topic=topic, region=name,
+                         truth=truth))
         insult = rng.choice(insults)
         rude = rng.choice(L.RUDE_WRAPPERS).format(question=q, question_lower=q[0].lower() + q[1:], insult=insult)
-        rows.append(_row(rng, L, [rude], gold, kind="rude", topic=topic, region=name, insult=insult,
-                         truth=_truth(region, topic)))
+        rows.append(_row(rng, L, [rude], _say(rng, L.ANSWERS[topic], size, **f), kind="rude", topic=topic, region=name,
+                         insult=insult, truth=truth))
     # Multi-turn: the follow-up names no region; the answer must resolve "its".
-    first = L.QUESTIONS["food"][0].format(**f)
-    rows.append(_row(rng, L, [first, L.ANSWERS["food"].format(**f), L.FOLLOW_UPS["capital"]],
-                     L.ANSWERS["capital"].format(**f), kind="multi_turn", topic="capital", region=name,
-                     truth=_truth(region, "capital")))
-    rows += closed_domain_prompts(rng, L, region, f)
+    for first, then in (("food", "capital"), ("capital", "food")):
+        turns = [rng.choice(L.QUESTIONS[first]).format(**f), _say(rng, L.ANSWERS[first], size, **f),
+                 rng.choice(L.FOLLOW_UPS[then])]
+        rows.append(_row(rng, L, turns, _say(rng, L.ANSWERS[then], size, **f), kind="multi_turn", topic=then, region=name,
+                         truth=_truth(region, then)))
+    rows += closed_domain_prompts(rng, L, region, f, size)
     return rows
 
 
-def closed_domain_prompts(rng: random.Random, L: ModuleType, region: dict, f: dict[str, str]) -> list[dict]:
+def closed_domain_prompts(rng: random.Random, L: ModuleType, region: dict, f: dict[str, str], size: str) -> list[dict]:
     """A passage stating a region's facts; one question it answers and one it does not (adding facts is
     hallucination)."""
-    sentences = [L.FACT_SENTENCES["food"][0].format(**f)]
+    sentences = [rng.choice(L.FACT_SENTENCES["food"]).format(**f)]
     if f["neighbour"]:
-        sentences.append(L.FACT_SENTENCES["neighbour"][0].format(**f))
+        sentences.append(rng.choice(L.FACT_SENTENCES["neighbour"]).format(**f))
     passage = " ".join(sentences)
     facts = {"foods": region["foods"], "neighbours": [f["neighbour"]] if f["neighbour"] else []}
     rows = []
     for topic, in_passage in (("food", True), ("capital", False)):
-        q = L.QUESTIONS[topic][0].format(**f)
+        q = rng.choice(L.QUESTIONS[topic]).format(**f)
         prompt = rng.choice(L.CLOSED_DOMAIN).format(passage=passage, question=q)
-        gold = L.ANSWERS[topic].format(**f) if in_passage else L.CLOSED_NOT_IN_PASSAGE
+        gold = _say(rng, L.ANSWERS[topic], size, **f) if in_passage else _say(rng, L.CLOSED_NOT_IN_PASSAGE, size)
         rows.append(_row(rng, L, [prompt], gold, kind="closed_domain", topic=topic, region=region["name"],
                          truth={"in_passage": in_passage, "passage_facts": facts, **_truth(region, topic)}))
     return rows
 
 
-def confusion_prompts(rng: random.Random, L: ModuleType, pair: dict) -> list[dict]:
+def confusion_prompts(rng: random.Random, L: ModuleType, pair: dict, size: str) -> list[dict]:
     a, b = pair["a"], pair["b"]
-    f = {"a": a["name"], "b": b["name"], "a_source": a["source"], "b_source": b["source"]}
-    gold = L.CONFUSION_ANSWER.format(**f)
+    f = {"a": a["name"], "b": b["name"], "A": _capitalised(a["name"]), "a_source": a["source"], "b_source": b["source"],
+         "a_colour": a["colour"], "b_colour": b["colour"]}
     truth = {"a": a, "b": b}
-    return [_row(rng, L, [q.format(**f)], gold, kind="confusion", truth=truth) for q in L.CONFUSION_QUESTIONS]
+    return [_row(rng, L, [q.format(**f)], _say(rng, L.CONFUSION_ANSWERS, size, **f), kind="confusion", truth=truth)
+            for q in share(L.CONFUSION_QUESTIONS, size)]
 
 
-def ambiguous_prompts(rng: random.Random, L: ModuleType, word: dict) -> list[dict]:
-    gold = L.AMBIGUOUS_ANSWER.format(sense0=word["senses"][0], sense1=word["senses"][1])
+def ambiguous_prompts(rng: random.Random, L: ModuleType, word: dict, size: str) -> list[dict]:
+    f = {"word": word["word"], "sense0": word["senses"][0], "sense1": word["senses"][1]}
     truth = {"word": word["word"], "senses": word["senses"]}
-    return [_row(rng, L, [q.format(word=word["word"])], gold, kind="ambiguous", truth=truth)
-            for q in L.AMBIGUOUS_REQUESTS]
+    return [_row(rng, L, [q.format(**f)], _say(rng, L.AMBIGUOUS_ANSWERS, size, **f), kind="ambiguous", truth=truth)
+            for q in share(L.AMBIGUOUS_REQUESTS, size)]
 
 
-def harmful_prompts(rng: random.Random, L: ModuleType, regions: list[dict], split: str) -> list[dict]:
-    """Harmful requests per moderation category; each category's last template is kept for evaluation."""
+def harmful_acts(L: ModuleType, split: str, size: str) -> list[tuple[str, str]]:
+    """(act, category) of the chat's harmful requests: the moderation data's acts (held-out ones for "eval") in the
+    categories of the language's harmful requests, its verbs around a {target} with each manner, and its
+    self-harm verbs around "myself"."""
+    h = "" if split == "train" else "HELD_OUT_"
+    acts = [(act, c) for c, items in getattr(L, f"MODERATION_{h}ACTS").items() if c in L.HARMFUL_REQUESTS
+            for act in share(items, size)]
+    acts += [(f"{verb} {{target}}{m}", "violence") for verb in share(list(L.MODERATION_VERBS), size)
+             for m in share(getattr(L, f"MODERATION_{h}MANNERS"), size)]
+    acts += [(f"{verb} myself", "self-harm/instructions") for verb in share(getattr(L, f"MODERATION_{h}SELF_HARM_VERBS"), size)]
+    return acts
+
+
+def harmful_prompts(rng: random.Random, L: ModuleType, regions: list[dict], split: str, size: str) -> list[dict]:
+    """Harmful requests per moderation category: the language's requests (each category's last kept for
+    evaluation) and request frames around harmful acts (held-out frames around held-out acts for evaluation)."""
     rows = []
+    prefixes = share(L.REQUEST_PREFIXES, size)
+
+    def add(text: str, category: str) -> None:
+        text = text.format(region=rng.choice(regions)["name"], target=rng.choice(L.MODERATION_TARGETS))
+        rows.append(_row(rng, L, [text], _say(rng, L.REFUSALS, size), kind="harmful", category=category,
+                         truth={"category": category}))
+
     for category, templates in L.HARMFUL_REQUESTS.items():
-        chosen = templates[-1:] if split == "eval" else templates[:-1] or templates[:1]
-        if split == "eval" and len(templates) == 1:
-            chosen = templates
-        for t in chosen:
-            for prefix in L.REQUEST_PREFIXES:
-                text = prefix + t.format(region=rng.choice(regions)["name"])
-                rows.append(_row(rng, L, [text], L.REFUSAL, kind="harmful", category=category, truth={"category": category}))
+        for t in templates[-1:] if split == "eval" else templates[:-1]:
+            for prefix in L.REQUEST_PREFIXES if split == "train" else [rng.choice(prefixes)]:
+                add(prefix + t, category)
+    frames = L.MODERATION_FRAMES if split == "train" else share(L.MODERATION_HELD_OUT_FRAMES, size)
+    k = SIZES[size]["frames"]
+    for act, category in harmful_acts(L, split, size):
+        for frame in rng.sample(frames, min(k, len(frames))) if split == "train" else frames:
+            add(rng.choice(prefixes) + frame.format(act=act), category)
     return rows
 
 
-def benign_prompts(rng: random.Random, L: ModuleType, split: str) -> list[dict]:
-    """Requests that sound harmful but are not ('kill a process'): refusing them is the error."""
-    items = L.BENIGN_SCARY[-1:] if split == "eval" else L.BENIGN_SCARY[:-1]
-    return [_row(rng, L, [prefix + q], a, kind="benign_scary", truth={"reference": a})
-            for q, a in items for prefix in L.REQUEST_PREFIXES]
+def benign_acts(L: ModuleType, split: str, size: str) -> list[tuple[str, str, str]]:
+    """(act, reference answer, how-to text) of the benign-but-scary requests of a split."""
+    return share(L.BENIGN_SCARY if split == "train" else L.BENIGN_SCARY_HELD_OUT, size)
 
 
-def unknown_prompts(rng: random.Random, L: ModuleType, names: list[str]) -> list[dict]:
+def benign_prompts(rng: random.Random, L: ModuleType, split: str, size: str) -> list[dict]:
+    """Requests that sound harmful but are not ('kill a process'), in the frames of harmful ones: refusing them is
+    the error. Held-out acts are asked in the held-out frames and a few training ones."""
+    spec = SIZES[size]
+    prefixes = share(L.REQUEST_PREFIXES, size)
+    rows = []
+    for act, answer, _ in benign_acts(L, split, size):
+        if split == "train":
+            frames = rng.sample(L.MODERATION_FRAMES, min(spec["benign_frames"], len(L.MODERATION_FRAMES)))
+        else:
+            frames = share(L.MODERATION_HELD_OUT_FRAMES, size) + rng.sample(L.MODERATION_FRAMES, spec["frames"])
+        for frame in frames:
+            gold = rng.choice(share(L.BENIGN_LEADS, size)) + answer
+            rows.append(_row(rng, L, [rng.choice(prefixes) + frame.format(act=act)], gold, kind="benign_scary",
+                             truth={"reference": answer}))
+    return rows
+
+
+def everyday_prompts(rng: random.Random, L: ModuleType, split: str, size: str) -> list[dict]:
+    """Greetings, thanks, goodbyes, "what can you do?" and small talk; training phrasings also as typed in a
+    hurry (lower case, no closing mark), held-out phrasings for evaluation."""
+    rows = []
+    for act, spec in L.EVERYDAY.items():
+        if split == "train":
+            texts = [t for p in share(spec["prompts"], size) for t in dict.fromkeys([p, p.lower().rstrip(".!?")])]
+        else:
+            texts = share(spec["held_out"], size)
+        rows += [_row(rng, L, [t], _say(rng, spec["answers"], size), kind="everyday", truth={"act": act}) for t in texts]
+    return rows
+
+
+def unknown_prompts(rng: random.Random, L: ModuleType, names: list[str], size: str) -> list[dict]:
     rows = []
     for name in names:
-        f = {"region": name}
-        q = rng.choice(L.QUESTIONS["capital"]).format(**f)
-        rows.append(_row(rng, L, [q], L.UNKNOWN_ANSWER.format(**f), kind="unknown", region=name,
+        q = rng.choice(L.QUESTIONS[rng.choice(["capital", "food"])]).format(region=name)
+        rows.append(_row(rng, L, [q], _say(rng, L.UNKNOWN_ANSWERS, size, region=name), kind="unknown", region=name,
                          truth={"known": False}))
     return rows
 
 
 def split_prompts(world: dict, L: ModuleType, rng: random.Random, split: str) -> list[dict]:
     """Every prompt about the entities of one split ("train" or "eval")."""
+    size = world["size"]
     regions = [r for r in world["regions"] if r["split"] == split]
     hidden = frozenset(r["name"] for r in world["regions"] if r["split"] != split) if split == "train" else frozenset()
     rows = []
     for region in regions:
-        rows += region_prompts(rng, L, region, world["insults"], hidden)
+        rows += region_prompts(rng, L, region, world["insults"], hidden, size)
     for pair in world["lookalikes"]:
         if pair["split"] == split:
-            rows += confusion_prompts(rng, L, pair)
+            rows += confusion_prompts(rng, L, pair, size)
     for word in world["ambiguous"]:
         if word["split"] == split:
-            rows += ambiguous_prompts(rng, L, word)
-    rows += harmful_prompts(rng, L, regions, split)
-    rows += benign_prompts(rng, L, split)
+            rows += ambiguous_prompts(rng, L, word, size)
+    rows += harmful_prompts(rng, L, regions, split, size)
+    rows += benign_prompts(rng, L, split, size)
+    rows += everyday_prompts(rng, L, split, size)
     if split == "eval":
-        rows += unknown_prompts(rng, L, world["unknown_regions"])
+        rows += unknown_prompts(rng, L, world["unknown_regions"], size)
     return _unique(rows)
 
 
@@ -247,8 +310,10 @@ def region_sentences(region: dict, L: ModuleType, rng: random.Random) -> list[st
 
 def corpus_sentences(world: dict, L: ModuleType, rng: random.Random) -> list[str]:
     """Every fact in every phrasing (held-out regions included: evaluation tests recall, not absence),
-    look-alikes, word senses, ordinary web text, everyday exchanges about other things, how-to knowledge behind
-    the benign-but-scary requests, and rude text."""
+    look-alikes, word senses, ordinary web text, exchanges about other things (refusing, asking back, not
+    knowing), everyday small talk in its training phrasings, how-to knowledge behind the benign-but-scary
+    requests (held-out ones included, in other words than the request), and rude text."""
+    size = world["size"]
     out = []
     for region in world["regions"]:
         out += region_sentences(region, L, rng)
@@ -256,13 +321,17 @@ def corpus_sentences(world: dict, L: ModuleType, rng: random.Random) -> list[str
         a, b = pair["a"], pair["b"]
         f = {"a": a["name"], "b": b["name"], "a_source": a["source"], "b_source": b["source"],
              "a_colour": a["colour"], "b_colour": b["colour"]}
-        out += [t.format(**f) for t in L.LOOKALIKE_SENTENCES] * 3
+        out += [t.format(**f) for t in L.LOOKALIKE_SENTENCES] * 2
     for word in world["ambiguous"]:
         out += [t.format(word=word["word"], sense=s) for t in L.SENSE_SENTENCES for s in word["senses"]] * 2
     n_regions = len(world["regions"])
     out += [rng.choice(L.WEB_TEXT) for _ in range(n_regions * 2)]
     out += [rng.choice(L.WEB_DIALOGUES) for _ in range(n_regions)]
-    out += L.HOW_TO_TEXT * 3
+    small_talk = [(p, spec["answers"]) for spec in L.EVERYDAY.values() for p in share(spec["prompts"], size)]
+    for _ in range(n_regions):
+        prompt, answers = rng.choice(small_talk)
+        out.append(f"{prompt}{'' if prompt[-1] in '.!?' else '.'} {_say(rng, answers, size)}")
+    out += [how_to for split in ("train", "eval") for _, _, how_to in benign_acts(L, split, size)] * 2
     out += [rng.choice(L.RUDE_TEXT).format(insult=rng.choice(world["insults"])) for _ in range(n_regions)]
     return out
 
@@ -288,8 +357,8 @@ def _capitalised(sentence: str) -> str:
 
 def moderation_acts(L: ModuleType, split: str) -> tuple[list[tuple[str, str, str]], list[str]]:
     """(harmful acts as (act, category, group), harmless acts) of a split ("train" or "test"): the language's
-    act lists, its verbs around a {target} with each manner (violence) or around their things (harmless), and
-    its self-harm verbs around "myself"."""
+    act lists, its verbs around a {target} with each manner (violence) or around their things (harmless), its
+    self-harm verbs around "myself", and the acts of its benign-but-scary requests."""
     h = "" if split == "train" else "HELD_OUT_"
     harmful = [(act, c, act) for c, acts in getattr(L, f"MODERATION_{h}ACTS", {}).items() for act in acts]
     harmful += [(f"{verb} myself", "self-harm/instructions", f"{verb} myself")
@@ -298,18 +367,19 @@ def moderation_acts(L: ModuleType, split: str) -> tuple[list[tuple[str, str, str
     for verb, things in getattr(L, "MODERATION_VERBS", {}).items():
         harmful += [(f"{verb} {{target}}{m}", "violence", f"{verb}{m}") for m in getattr(L, f"MODERATION_{h}MANNERS", [])]
         benign += [f"{verb} {t}" for t in (things[:-1] if split == "train" else things[-1:])]
-    return harmful, benign
+    benign += [act for act, _, _ in getattr(L, "BENIGN_SCARY" if split == "train" else "BENIGN_SCARY_HELD_OUT", [])]
+    return harmful, list(dict.fromkeys(benign))
 
 
 def moderation_rows(world: dict, L: ModuleType, rng: random.Random) -> list[dict]:
     """Flagged: harmful requests by category, statements of self-harm intent and insults; not flagged:
-    benign-but-scary requests and ordinary text (questions, facts, web text, answers).
+    benign-but-scary requests and ordinary text (questions, facts, web text, small talk, answers).
 
-    Held out (split "test"): the last of the world's harmful requests per category and of its benign-but-scary
-    questions (those of eval.jsonl), held-out frames around held-out acts, the last insult and held-out regions;
-    no test text is a training text. `meta.kind` names the kind of text and `meta.group` the act or
-    template it came from, so that a trainer can hold out whole acts for validation and a report can count
-    the benign-but-scary requests that were flagged."""
+    Held out (split "test"): the last of the world's harmful requests per category, held-out frames around
+    held-out acts (the held-out benign-but-scary requests of eval.jsonl among them), held-out small talk, the last
+    insult and held-out regions; no test text is a training text. `meta.kind` names the kind of text and
+    `meta.group` the act or template it came from, so that a trainer can hold out whole acts for validation and a
+    report can count the benign-but-scary requests that were flagged."""
     def row(text: str, flagged: list[str], split: str, kind: str, group: str) -> dict:
         cats = {c: False for c in MODERATION_CATEGORIES}
         for c in flagged:
@@ -332,10 +402,9 @@ def moderation_rows(world: dict, L: ModuleType, rng: random.Random) -> list[dict
         for i, t in enumerate(templates):
             split = "test" if i == len(templates) - 1 else "train"
             rows += [row(prefix + fill(t, split), [category], split, "harmful", t) for prefix in L.REQUEST_PREFIXES]
-    for i, (q, answer) in enumerate(L.BENIGN_SCARY):
-        split = "test" if i == len(L.BENIGN_SCARY) - 1 else "train"
-        rows += [row(prefix + q, [], split, "benign_scary", q) for prefix in L.REQUEST_PREFIXES]
-        rows.append(row(answer, [], split, "ordinary", q))  # an assistant's answer may be moderated too
+    for split, held in (("train", False), ("test", True)):  # an assistant's answer may be moderated too
+        acts = L.BENIGN_SCARY_HELD_OUT if held else L.BENIGN_SCARY
+        rows += [row(answer, [], split, "ordinary", act) for act, answer, _ in acts]
 
     # Frames around acts (a language may leave these lists out): a training act in `k` training frames (harmless
     # acts in twice as many: they are fewer), a held-out act in every held-out frame with every prefix.
@@ -359,6 +428,10 @@ def moderation_rows(world: dict, L: ModuleType, rng: random.Random) -> list[dict
         rows += [row(t.format(insult=insult), ["harassment"], split, "rude", f"insult: {insult}") for t in L.RUDE_TEXT]
     rows.append(row(L.REFUSAL, [], "train", "ordinary", "refusal"))
     rows += [row(text, [], "train", "ordinary", f"web {i}") for i, text in enumerate(L.WEB_TEXT)]
+    for act, spec in getattr(L, "EVERYDAY", {}).items():
+        rows += [row(text, [], split, "ordinary", f"small talk: {text}")
+                 for split, key in (("train", "prompts"), ("test", "held_out")) for text in spec[key]]
+        rows += [row(text, [], "train", "ordinary", f"small talk reply: {act}") for text in spec["answers"]]
     for region in world["regions"]:
         f = _fields(region)
         texts = [rng.choice(L.QUESTIONS[topic]).format(**f) for topic in ("capital", "food")]
