@@ -86,6 +86,18 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> PreTrain
     return model.to(device)
 
 
+def set_attention_dropout(model: torch.nn.Module, p: float) -> torch.nn.Module:
+    """Attention dropout `p` in every attention layer of `model` (a causal LM, backbone or reward model), and in
+    its config so that a saved checkpoint says what was used. Setting the config alone changes nothing: each
+    transformers attention layer copies `config.attention_dropout` when it is built."""
+    for m in model.modules():
+        if isinstance(m, PreTrainedModel):
+            m.config.attention_dropout = p
+        elif isinstance(getattr(m, "attention_dropout", None), int | float):  # the rate, as Llama's layers keep it
+            m.attention_dropout = p
+    return model
+
+
 def check_tokenizer_matches(model: PreTrainedModel, tok: PreTrainedTokenizerBase, where: str | Path) -> None:
     """Stop early when a tokenizer and a model were not made for each other."""
     n_emb = model.get_input_embeddings().num_embeddings

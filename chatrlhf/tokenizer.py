@@ -139,7 +139,8 @@ def encode_chat(
 
 
 def stop_token_ids(tok: PreTrainedTokenizerFast) -> list[int]:
-    """The tokens that end an answer: end of turn, and end of text for plain completions."""
+    """The tokens that end an answer: end of turn, and end of text for plain completions. RL ends a turn at
+    `<|end|>` only (see `chatrlhf.train.rollout.generate`)."""
     return [tok.convert_tokens_to_ids(END), tok.convert_tokens_to_ids(EOS)]
 
 

@@ -54,6 +54,14 @@ def run_cli(*args: str, env: dict | None = None, check: bool = True) -> subproce
     return proc
 
 
+def attention_dropouts(model) -> list[float]:
+    """The dropout of each attention layer of `model` and of each config in it."""
+    from transformers import PreTrainedModel
+
+    return [m.config.attention_dropout if isinstance(m, PreTrainedModel) else m.attention_dropout
+            for m in model.modules() if isinstance(m, PreTrainedModel) or hasattr(m, "attention_dropout")]
+
+
 @contextlib.contextmanager
 def live_server(app) -> Iterator[str]:
     """Serve the ASGI `app` with uvicorn in a thread on a free port of 127.0.0.1; yields its URL, stopped on exit."""

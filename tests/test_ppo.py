@@ -1,10 +1,12 @@
 """Step 3: the pieces of PPO that are easy to get subtly wrong, each against a hand computation, and the
-loop end to end: the reward rises, resume after SIGKILL is exact, bad input is one clear line."""
+loop end to end: a simple reward and a learned reward model's score rise, resume after SIGKILL is exact, bad
+input is one clear line."""
 
 from __future__ import annotations
 
 import json
 import math
+import random
 from pathlib import Path
 
 import pytest
@@ -12,21 +14,42 @@ import torch
 from safetensors.torch import load_file
 
 import chatrlhf.sampling as sampling
-from chatrlhf.config import ModelConfig
-from chatrlhf.model import build_model
+from chatrlhf.config import ModelConfig, load_config
+from chatrlhf.model import (
+    build_model,
+    load_model,
+    load_reward_model,
+    reward_model_from_lm,
+    save_reward_model,
+)
 from chatrlhf.sampling import token_logprobs
-from chatrlhf.tokenizer import load_tokenizer
-from chatrlhf.train.ppo import adaptive_kl_coef, gae, masked_mean, masked_whiten, policy_loss, value_loss
+from chatrlhf.tokenizer import END, EOS, encode_text, load_tokenizer, special_id
+from chatrlhf.train.ppo import (
+    adaptive_kl_coef,
+    gae,
+    masked_mean,
+    masked_whiten,
+    no_dropout,
+    policy_loss,
+    train_ppo,
+    value_from_rm,
+    value_loss,
+)
+from chatrlhf.train.reward import train_reward
 from chatrlhf.train.rollout import (
     generate,
     kl_penalised_rewards,
     logprobs_of,
     response_logits,
     response_tokens,
+    rm_reward,
     select,
+    sequences_for_rm,
     with_no_eos_penalty,
 )
-from tests.conftest import run_cli, sets
+from chatrlhf.train.sft import train_sft
+from tests.conftest import attention_dropouts, run_cli, sets
+from tests.rewards import letter_e
 
 
 def test_gae_matches_a_hand_computation():
@@ -169,6 +192,56 @@ def test_a_row_scores_the_same_alone_as_in_a_ragged_batch(tiny):
         torch.testing.assert_close(solo[0], batch[i], atol=1e-5, rtol=1e-5)
 
 
+def test_a_turn_ends_at_end_of_turn_only(tiny, monkeypatch):
+    """The reward model was trained to score a turn at its closing <|end|>: a response that emits <|endoftext|>
+    has not ended there, and one that never reaches <|end|> gets the no-EOS penalty."""
+    model, tok = tiny
+    eos, end, word = special_id(tok, EOS), special_id(tok, END), encode_text(tok, " the")[0]
+    script = torch.tensor([[eos, word, word, word, word, word],  # <|endoftext|>, then no <|end|> within the limit
+                           [word, eos, end, word, word, word],  # <|endoftext|>, then <|end|>
+                           [word, word, end, word, word, word]])
+    steps = iter(range(script.size(1)))
+    monkeypatch.setattr(sampling, "has_fast_path", lambda model: False)  # the generic path draws from Python
+    monkeypatch.setattr(sampling, "next_tokens", lambda *args: script[:, next(steps)])
+    r = generate(model, tok, prompt_rows(3), max_new_tokens=6, temperature=1.0, generator=None)
+    assert r.finished.tolist() == [False, True, True]
+    assert r.lengths.tolist() == [6, 3, 3]
+    assert with_no_eos_penalty(torch.tensor([2.0, 2.0, 2.0]), r.finished, -1.0).tolist() == [-1.0, 2.0, 2.0]
+    assert [seq[-1] for seq in sequences_for_rm(r)] == [word, end, end]  # each finished turn is scored at its <|end|>
+
+
+def test_the_value_model_starts_on_the_scale_of_the_normalised_reward(tiny, tmp_path):
+    """PPO divides the RM's scores by the std saved with it; the value model, a copy of the RM, predicts on the
+    same scale: at the last token it gives exactly the reward PPO uses."""
+    model, tok = tiny
+    model.save_pretrained(tmp_path / "lm")
+    torch.manual_seed(0)
+    save_reward_model(reward_model_from_lm(tmp_path / "lm"), tmp_path / "rm", {"score_mean": 0.0, "score_std": 4.0})
+    r = generate(model, tok, prompt_rows(6), max_new_tokens=6, temperature=1.0, generator=torch.Generator().manual_seed(0))
+    last = r.prompt_width + r.lengths.long() - 1
+    for normalize in (True, False):
+        reward, _ = rm_reward(tmp_path / "rm", tok, "cpu", normalize)
+        value = value_from_rm(tmp_path / "rm", normalize)
+        with torch.no_grad():
+            values = value.token_values(r.ids, r.attention_mask, r.position_ids)[torch.arange(6), last]
+        scores = reward(r)
+        assert scores.abs().min() > 1e-3  # a ratio to check
+        torch.testing.assert_close(values / scores, torch.ones(6), atol=1e-4, rtol=1e-4)
+
+
+def test_rl_turns_off_the_dropout_a_checkpoint_was_saved_with(tokenizer_dir, tmp_path):
+    tok = load_tokenizer(tokenizer_dir)
+    lm = build_model(ModelConfig(hidden_size=32, num_layers=2, num_heads=2, num_kv_heads=2, intermediate_size=64,
+                                 dropout=0.3), tok)
+    lm.save_pretrained(tmp_path / "lm")
+    save_reward_model(reward_model_from_lm(tmp_path / "lm"), tmp_path / "rm", {"score_std": 2.0})
+    models = [load_model(tmp_path / "lm"), reward_model_from_lm(tmp_path / "lm"), load_reward_model(tmp_path / "rm")[0],
+              value_from_rm(tmp_path / "rm", True), rm_reward(tmp_path / "rm", tok, "cpu")[1]]
+    assert all(set(attention_dropouts(m)) == {0.3} for m in models)
+    no_dropout(*models)
+    assert all(set(attention_dropouts(m)) == {0.0} and not m.training for m in models)
+
+
 # ---- the loop, through the CLI ------------------------------------------------------------------------------
 
 TINY_PPO = ["ppo.rollout_batch=8", "ppo.minibatch_size=4", "ppo.max_new_tokens=12", "ppo.lr=3e-3", "ppo.value_lr=3e-3",
@@ -247,3 +320,63 @@ def test_bad_ppo_input_is_one_clear_line(policy, prompts, tmp_path):
     bad = run_cli("ppo", "--policy", str(policy), "--reward", "tests.rewards:letter_e", "--prompts", str(prompts), "--out",
                   str(tmp_path / "c"), *sets("ppo.minibatch_size=3"), check=False)
     assert bad.returncode == 2 and "config key 'ppo.minibatch_size': must divide ppo.rollout_batch=32" in bad.stderr
+
+
+# ---- against a learned reward model, in process -------------------------------------------------------------
+
+# Answers of one to four of these words (one or two tokens each), for a policy and a reward model learned in seconds.
+WORDS = ["the", "and", "is", "in", "it", "of", "to", "you", "a", "he", "we", "be", "me"]
+QUESTIONS = ["the capital", "a river of the north and the south", "why", "tell me about the sea and its creatures",
+             "what is a crow", "how do you cook eggs", "where is the farm", "name a tool"]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def learned(policy, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(SFT model, reward model, prompts), as the pipeline makes them in miniature: the tiny policy fine-tuned to
+    answer in a few words and end its turn, and a reward model trained on rankings of such answers by their share
+    of the letter e (tests/rewards.py), normalised on the demonstrations."""
+    root = tmp_path_factory.mktemp("learned")
+    rng = random.Random(0)
+    prompts = [[{"role": "user", "content": q}] for q in QUESTIONS]
+
+    def answer() -> str:
+        return " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
+
+    demos = write_jsonl(root / "demos.jsonl", [{"messages": [*p, {"role": "assistant", "content": answer()}]}
+                                               for p in prompts for _ in range(4)])
+    rankings = []
+    for p in prompts:
+        for _ in range(8):
+            answers = [answer() for _ in range(4)]
+            rankings.append({"prompt": p, "responses": answers,
+                             "ranking": sorted(range(4), key=lambda i: -letter_e(p, answers[i]))})
+    write_jsonl(root / "rankings.jsonl", rankings)
+    train_sft(load_config(["sft"], overrides=["sft.epochs=8", "sft.batch_size=8", "sft.lr=1e-2", "sft.warmup_steps=2",
+                                              "sft.eval_prompts=0", "sft.keep_checkpoints=1"]), policy, demos, root / "sft")
+    train_reward(load_config(["reward"], overrides=["reward.epochs=6", "reward.lr=3e-3", "reward.batch_size=8"]),
+                 root / "sft", root / "rankings.jsonl", root / "rm", demos=demos)
+    return root / "sft", root / "rm", write_jsonl(root / "prompts.jsonl", [{"messages": p} for p in prompts * 2])
+
+
+def test_ppo_raises_the_score_of_a_learned_reward_model(learned, tmp_path):
+    """PPO as the pipeline runs it: against a trained RM, the value model initialised from it, the no-EOS penalty on."""
+    sft, rm, prompts = learned
+    out = tmp_path / "ppo"
+    train_ppo(load_config(["ppo"], overrides=[*TINY_PPO, "ppo.rollout_batch=16", "ppo.minibatch_size=8", "ppo.iterations=12",
+                                              "ppo.kl_coef=0.01", "ppo.sample_every=0", "ppo.save_every=12"]),
+              sft, str(rm), prompts, out)
+    m = metrics(out)
+    first = sum(r["rm_score"] for r in m[:4]) / 4
+    last = sum(r["rm_score"] for r in m[-4:]) / 4
+    print("RM score first 4:", first, "last 4:", last, "explained variance:", [r["explained_variance"] for r in m])
+    assert last > first + 0.25
+    # Values start on the scale of the normalised reward: explained variance near 0 at the first iteration, not
+    # the -2 to -6 of a value model score_std (4 here) times too large. Not clearly above 0: the head is read at
+    # every response token but was trained only at <|end|>.
+    assert json.loads((rm / "reward_model.json").read_text())["score_std"] > 2
+    assert m[0]["explained_variance"] > -1

@@ -13,14 +13,15 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from transformers import AutoModel
 
-from chatrlhf.config import ModelConfig
+import chatrlhf.train.reward as reward
+from chatrlhf.config import ModelConfig, load_config
 from chatrlhf.data import ranking_pairs
 from chatrlhf.model import REWARD_HEAD, RewardModel, build_model, encode_answers, load_reward_model, score_texts
 from chatrlhf.tokenizer import encode_chat, load_tokenizer
-from chatrlhf.train.reward import batch_loss, kway_loss, split_by_prompt
+from chatrlhf.train.reward import batch_loss, kway_loss, split_by_prompt, train_reward
 from chatrlhf.world.judge import index_world
 from chatrlhf.world.labelers import make_pool, rank, synthetic_answers
-from tests.conftest import TINY, run_cli, sets
+from tests.conftest import TINY, attention_dropouts, run_cli, sets
 
 
 def test_kway_loss_is_the_mean_of_the_pairwise_losses():
@@ -62,6 +63,28 @@ def test_held_out_prompts_keep_all_their_rankings():
     assert not {key(r) for r in train} & {key(r) for r in val}
     assert split_by_prompt(rows, 0.25, seed=0) == (train, val)  # the seed fixes the split
     assert len(split_by_prompt(rows[:1], 0.1, seed=0)[1]) == 1  # at least one prompt is held out
+
+
+def test_reward_training_turns_off_the_dropout_the_lm_was_saved_with(tokenizer_dir, tmp_path, monkeypatch):
+    tok = load_tokenizer(tokenizer_dir)
+    lm = build_model(ModelConfig(hidden_size=32, num_layers=2, num_heads=2, num_kv_heads=2, intermediate_size=64,
+                                 dropout=0.3), tok)
+    lm.save_pretrained(tmp_path / "lm")
+    tok.save_pretrained(tmp_path / "lm")
+    data = tmp_path / "rankings.jsonl"
+    data.write_text("".join(json.dumps({"prompt": [{"role": "user", "content": f"question {i}"}],
+                                        "responses": ["a", "bb", "ccc"], "ranking": [0, 1, 2]}) + "\n" for i in range(8)))
+    seen = []
+
+    def spy(rm, *args):
+        seen.append((rm.training, attention_dropouts(rm)))
+        return batch_loss(rm, *args)
+
+    monkeypatch.setattr(reward, "batch_loss", spy)
+    train_reward(load_config(["reward"], overrides=["reward.batch_size=4", "reward.val_fraction=0.25"]), tmp_path / "lm",
+                 data, tmp_path / "rm")
+    assert seen and all(training and set(dropouts) == {0.0} for training, dropouts in seen)
+    assert AutoModel.from_pretrained(tmp_path / "rm").config.attention_dropout == 0.0
 
 
 def write_rankings(world: Path, out: Path) -> None:

@@ -12,9 +12,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from chatrlhf.model import load_model
+import chatrlhf.train.sft as sft
+from chatrlhf.config import ModelConfig, load_config
+from chatrlhf.model import build_model, load_model
 from chatrlhf.tokenizer import load_tokenizer
-from chatrlhf.train.sft import as_prompt, collate, encode_demonstrations, greedy_answers, judge_scores
+from chatrlhf.train.sft import as_prompt, collate, encode_demonstrations, greedy_answers, judge_scores, train_sft
 from chatrlhf.world.judge import index_world
 from chatrlhf.world.labelers import demonstrate, make_pool
 from tests.conftest import TINY, run_cli, sets
@@ -116,3 +118,32 @@ def test_loss_mask_covers_assistant_tokens_only(world_and_model):
     batch_ids, batch_mask = collate([(ids, mask), (ids[:3], mask[:3])], tok.pad_token_id)
     assert batch_ids.shape == (2, len(ids)) and batch_mask[1, 3:].sum() == 0
     assert (batch_ids[1, 3:] == tok.pad_token_id).all()
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_sft_dropout_acts_on_the_model_it_trains(tokenizer_dir, tmp_path, monkeypatch, dropout):
+    """sft.dropout reaches the attention layers: in training, two forward passes of one batch differ with it and
+    agree without it; the checkpoint's config says what was used."""
+    tok = load_tokenizer(tokenizer_dir)
+    lm = build_model(ModelConfig(hidden_size=32, num_layers=2, num_heads=2, num_kv_heads=2, intermediate_size=64), tok)
+    lm.save_pretrained(tmp_path / "lm")
+    tok.save_pretrained(tmp_path / "lm")
+    data = tmp_path / "demos.jsonl"
+    data.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"question {i}"},
+                                                     {"role": "assistant", "content": "an answer"}]}) + "\n"
+                            for i in range(10)))
+    agree = []
+
+    def spy(model, ids, mask):
+        if model.training and not agree:
+            with torch.no_grad():
+                a, b = (model(input_ids=ids[:, :-1], use_cache=False).logits for _ in range(2))
+            agree.append(torch.equal(a, b))
+        return token_losses(model, ids, mask)
+
+    token_losses = sft.token_losses
+    monkeypatch.setattr(sft, "token_losses", spy)
+    cfg = load_config(["sft"], overrides=[f"sft.dropout={dropout}", "sft.epochs=1", "sft.batch_size=4", "sft.eval_prompts=0"])
+    train_sft(cfg, tmp_path / "lm", data, tmp_path / "sft")
+    assert agree == [dropout == 0.0]
+    assert load_model(tmp_path / "sft" / "latest").config.attention_dropout == dropout

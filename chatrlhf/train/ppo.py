@@ -26,6 +26,7 @@ import yaml
 from chatrlhf.config import UserError, to_dict
 from chatrlhf.data import batch_indices, read_conversations, read_texts, split_windows, tokenize_stream
 from chatrlhf.model import (
+    RewardModel,
     autocast,
     check_tokenizer_matches,
     count_params,
@@ -35,6 +36,7 @@ from chatrlhf.model import (
     resolve_checkpoint,
     reward_model_from_lm,
     save_reward_model,
+    set_attention_dropout,
 )
 from chatrlhf.sampling import token_logprobs
 from chatrlhf.tokenizer import load_tokenizer
@@ -50,6 +52,7 @@ from chatrlhf.train.rollout import (
     response_logits,
     response_tokens,
     response_values,
+    reward_scale,
     rm_reward,
     select,
     values_of,
@@ -163,6 +166,17 @@ def ptx_windows(tok, data: str | Path | None, seq_len: int) -> torch.Tensor | No
     return torch.cat([train, val])
 
 
+def value_from_rm(path: str | Path, normalize: bool) -> RewardModel:
+    """The value model as InstructGPT starts it, a copy of the reward model, with its head divided by what the
+    reward is divided by: its first predictions are then on the scale of the returns, not `score_std` times it."""
+    value, info = load_reward_model(path)
+    scale = reward_scale(info, normalize)
+    with torch.no_grad():
+        value.head.weight /= scale
+        value.head.bias /= scale
+    return value
+
+
 def freeze(model: torch.nn.Module) -> torch.nn.Module:
     model.eval().requires_grad_(False)
     return model
@@ -171,9 +185,7 @@ def freeze(model: torch.nn.Module) -> torch.nn.Module:
 def no_dropout(*models) -> None:
     """Huang et al.: dropout off in every model, or the logprobs of the update and the rollout disagree."""
     for m in models:
-        cfg = m.config if hasattr(m, "config") else m.backbone.config
-        cfg.attention_dropout = 0.0
-        m.eval()
+        set_attention_dropout(m, 0.0).eval()
 
 
 # ---- the loop -------------------------------------------------------------------------------------------------
@@ -210,7 +222,7 @@ def train_ppo(
     if existing:
         value = load_reward_model(existing / VALUE_DIR)[0]
     elif rm is not None:
-        value = load_reward_model(reward)[0]  # a separate copy: the RM itself stays frozen
+        value = value_from_rm(reward, pc.normalize_reward)  # a separate copy: the RM itself stays frozen
     else:
         value = reward_model_from_lm(sft_ckpt)
     value.to(device)

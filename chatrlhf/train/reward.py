@@ -34,6 +34,7 @@ from chatrlhf.model import (
     reward_model_from_lm,
     save_reward_model,
     score_texts,
+    set_attention_dropout,
 )
 from chatrlhf.tokenizer import encode_chat, load_tokenizer
 from chatrlhf.train import common
@@ -166,8 +167,7 @@ def train_reward(
         r["ids"] = encode_answers(tok, r["prompt"], r["responses"], rc.max_len)
     train = [r for r in train if ranking_pairs(r["ranking"])]  # an all-tied ranking teaches nothing
 
-    rm.to(device).train()
-    rm.backbone.config.attention_dropout = 0.0
+    set_attention_dropout(rm, 0.0).to(device).train()  # no dropout, whatever the LM was fine-tuned with
     optimizer = common.make_optimizer(rm, rc.lr, rc.weight_decay, (0.9, 0.95))
     total = max(1, rc.epochs * len(train) // rc.batch_size)
     out.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from chatrlhf import sampling
 from chatrlhf.config import UserError
 from chatrlhf.model import RewardModel, check_tokenizer_matches, load_reward_model
 from chatrlhf.sampling import joined, response_logprobs, sample
-from chatrlhf.tokenizer import encode_chat, stop_token_ids
+from chatrlhf.tokenizer import END, encode_chat, special_id
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Rollout:
     attention_mask: torch.Tensor  # (B, P + T) 1 on real tokens
     position_ids: torch.Tensor  # (B, P + T) counts real tokens only
     mask: torch.Tensor  # (B, T) float, 1 on response tokens up to and including the end of turn
-    finished: torch.Tensor  # (B,) True where the response ended with a stop token within the limit
+    finished: torch.Tensor  # (B,) True where the response ended with <|end|> within the limit
     prompt_width: int  # P
 
     @property
@@ -46,7 +46,9 @@ def generate(policy, tok, rows: list[dict], max_new_tokens: int, temperature: fl
              generator: torch.Generator | None) -> Rollout:
     """One response per prompt row, sampled from the full distribution (no top-k or top-p)."""
     prompts = [encode_chat(tok, r["messages"], add_generation_prompt=True)[0] for r in rows]
-    s = sample(policy, prompts, max_new_tokens=max_new_tokens, stop_ids=stop_token_ids(tok), pad_id=tok.pad_token_id,
+    # Only <|end|> ends a turn: it is where the reward model was trained to score. An <|endoftext|> is one more
+    # token of a response that has not ended (chat and plain completions also stop there; RL does not).
+    s = sample(policy, prompts, max_new_tokens=max_new_tokens, stop_ids=[special_id(tok, END)], pad_id=tok.pad_token_id,
                temperature=temperature, generator=generator)
     ids, attention_mask, position_ids = joined(s)
     texts = [tok.decode(r, skip_special_tokens=True).strip() for r in s.responses()]
@@ -105,15 +107,21 @@ def sequences_for_rm(r: Rollout) -> list[list[int]]:
     return [row[m.bool()].tolist() for row, m in zip(r.ids, r.attention_mask, strict=True)]
 
 
+def reward_scale(info: dict, normalize: bool) -> float:
+    """What RL divides a reward model's scores by: the std of the demonstrations' scores saved with it (their
+    mean is already 0, so nothing is subtracted); 1 without normalisation."""
+    return float(info.get("score_std") or 1.0) if normalize else 1.0
+
+
 def rm_reward(path: str | Path, tok, device, normalize: bool = True) -> tuple[RewardFn, RewardModel]:
     """Scores from a reward model trained by `chatrlhf reward`, read at the closing end-of-turn token and
-    divided by the std of scores it saved (demonstrations already score mean 0)."""
+    divided by `reward_scale`."""
     from chatrlhf.model import pad_right
 
     rm, info = load_reward_model(path)
     check_tokenizer_matches(rm.backbone, tok, path)
     rm.to(device).eval()
-    scale = float(info.get("score_std") or 1.0) if normalize else 1.0
+    scale = reward_scale(info, normalize)
 
     @torch.no_grad()
     def score(r: Rollout) -> torch.Tensor:

@@ -39,6 +39,7 @@ from chatrlhf.model import (
     pick_dtype,
     resolve_checkpoint,
     score_texts,
+    set_attention_dropout,
 )
 from chatrlhf.sampling import chat_answers
 from chatrlhf.tokenizer import encode_chat, load_tokenizer
@@ -156,7 +157,7 @@ def train_sft(
     tok = load_tokenizer(start_ckpt)
     net_model = load_model(start_ckpt)
     check_tokenizer_matches(net_model, tok, start_ckpt)
-    net_model.config.attention_dropout = sc.dropout
+    set_attention_dropout(net_model, sc.dropout)
     val_rows, train_rows = rows[:n_val], rows[n_val:]
     train = encode_demonstrations(tok, train_rows, sc.max_len)
     val = encode_demonstrations(tok, val_rows, sc.max_len)
