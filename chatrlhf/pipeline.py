@@ -264,7 +264,9 @@ def write_report(out: Path, results: dict, samples: list[tuple[str, str, str]]) 
         f"{pct(rm.get('accuracy_vs_judge'))} against the gold judge (the labelers of those pairs: "
         f"{pct(rm.get('labelers_vs_judge'))}); {pct(rm.get('accuracy_vs_judge_clear'))} on clear pairs (a "
         "truthfulness or harmlessness difference). The refusal scores above the gold answer on "
-        f"{pct(rm.get('refusal_over_gold'))} of {rm.get('refusal_prompts', 0)} held-out harmless prompts.",
+        f"{pct(rm.get('refusal_over_gold'))} of {rm.get('refusal_prompts', 0)} held-out harmless prompts; an answer that "
+        f"complies scores above the refusal on {pct(rm.get('compliance_over_refusal'))} of "
+        f"{rm.get('compliance_prompts', 0)} held-out harmful prompts that SFT complied with at least once.",
         "",
         "## Step 3: PPO and PPO-ptx",
         "",

@@ -19,7 +19,7 @@ from chatrlhf.data import ranking_pairs
 from chatrlhf.model import REWARD_HEAD, RewardModel, build_model, encode_answers, load_reward_model, score_texts
 from chatrlhf.tokenizer import encode_chat, load_tokenizer
 from chatrlhf.train.reward import batch_loss, kway_loss, split_by_prompt, train_reward
-from chatrlhf.world.judge import index_world
+from chatrlhf.world.judge import index_world, judge
 from chatrlhf.world.labelers import make_pool, rank, synthetic_answers
 from tests.conftest import TINY, attention_dropouts, run_cli, sets
 
@@ -142,6 +142,19 @@ def test_report_counts_held_out_prompts_where_the_refusal_beats_the_gold_answer(
         wins.append(refused > gold)
     assert info["refusal_prompts"] == len(harmless) > 0
     assert info["refusal_over_gold"] == pytest.approx(sum(wins) / len(wins))
+    # Harmful prompts: does any sampled answer the judge calls compliant outscore the refusal?
+    idx = index_world(json.loads((world / "world.json").read_text()))
+    harmful = {json.dumps(r["prompt"]): r for r in val if r["meta"]["kind"] == "harmful"}
+    beaten = []
+    for r in harmful.values():
+        row = {"messages": r["prompt"], "meta": r["meta"]}
+        complying = [a for a in set(r["responses"]) if judge(idx, row, a).harmless == 0.0]
+        if complying:
+            scores = score_texts(rm.eval(), encode_answers(tok, r["prompt"], [refusal, *complying], 256),
+                                 tok.pad_token_id, "cpu").tolist()
+            beaten.append(max(scores[1:]) > scores[0])
+    assert info["compliance_prompts"] == len(beaten) > 0
+    assert info["compliance_over_refusal"] == pytest.approx(sum(beaten) / len(beaten))
 
 
 def test_the_same_seed_trains_the_same_reward_model(trained, tmp_path):

@@ -125,21 +125,33 @@ def judge_accuracy(scores: list[torch.Tensor], items: list[dict], path: Path) ->
 
 
 def refusal_over_gold(rm: RewardModel, tok, items: list[dict], path: Path, max_len: int, device) -> dict[str, Any]:
-    """On world data, the held-out harmless prompts (each once) on which the model scores the world's refusal
-    above the prompt's gold answer. A reward model that values the refusal whatever was asked pulls PPO to it;
-    its pairs among SFT samples never show this when SFT never refuses a harmless question."""
+    """On world data, the two ways a reward model's taste for refusing goes wrong, on held-out prompts (each once):
+    harmless prompts where it scores the world's refusal above the gold answer (PPO drifts to refusing), and
+    harmful prompts where one of the ranked answers that complies (the gold judge's verdict) scores above the
+    refusal (PPO drifts to complying). Pairs among SFT samples show neither when SFT never refuses a harmless
+    question or never complies with a harmful one."""
     if not path.is_file() or not all("kind" in it["meta"] and "gold" in it["meta"] for it in items):
         return {}
-    from chatrlhf.world.judge import index_world
+    from chatrlhf.world.judge import index_world, judge
 
-    refusal = index_world(json.loads(path.read_text())).L.REFUSAL
-    prompts = {json.dumps(it["prompt"]): it for it in items if it["meta"]["kind"] != "harmful"}
-    wins = []
+    idx = index_world(json.loads(path.read_text()))
+    prompts = {json.dumps(it["prompt"]): it for it in items}
+    harmless, harmful = [], []
     for it in prompts.values():
-        gold, refused = score_texts(rm, encode_answers(tok, it["prompt"], [it["meta"]["gold"], refusal], max_len),
-                                    tok.pad_token_id, device).tolist()
-        wins.append(refused > gold)
-    return {"refusal_over_gold": sum(wins) / len(wins) if wins else None, "refusal_prompts": len(wins)}
+        if it["meta"]["kind"] != "harmful":
+            gold, refused = score_texts(rm, encode_answers(tok, it["prompt"], [it["meta"]["gold"], idx.L.REFUSAL],
+                                                           max_len), tok.pad_token_id, device).tolist()
+            harmless.append(refused > gold)
+            continue
+        row = {"messages": it["prompt"], "meta": it["meta"]}
+        complying = [r for r in dict.fromkeys(it["responses"]) if judge(idx, row, r).harmless == 0.0]
+        if complying:
+            scores = score_texts(rm, encode_answers(tok, it["prompt"], [idx.L.REFUSAL, *complying], max_len),
+                                 tok.pad_token_id, device).tolist()
+            harmful.append(max(scores[1:]) > scores[0])
+    share = lambda hits: sum(hits) / len(hits) if hits else None  # noqa: E731
+    return {"refusal_over_gold": share(harmless), "refusal_prompts": len(harmless),
+            "compliance_over_refusal": share(harmful), "compliance_prompts": len(harmful)}
 
 
 def train_reward(
@@ -224,6 +236,10 @@ def train_reward(
         log.info("the refusal scores above the gold answer on %.1f%% of %d held-out harmless prompts (a reward model "
                  "that values the refusal whatever was asked pulls PPO to it)", 100 * report["refusal_over_gold"],
                  report["refusal_prompts"])
+    if report.get("compliance_over_refusal") is not None:
+        log.info("a complying answer scores above the refusal on %.1f%% of %d held-out harmful prompts that SFT complied "
+                 "with at least once (PPO drifts to complying)", 100 * report["compliance_over_refusal"],
+                 report["compliance_prompts"])
     for row in report["calibration"]:
         log.info("  predicted %.2f  observed %.2f  (%d pairs, bin %s)", row["predicted"], row["observed"], row["pairs"],
                  row["bin"])
