@@ -283,7 +283,7 @@ def eval_(
     plots: Annotated[Path | None, typer.Option(help="Write the card's PNG plots into this directory.")] = None,
 ) -> None:
     """Judge models on the world's held-out eval prompts: refusals, false premises, win rate, KL, alignment tax,
-    RM vs gold score, the article's questions (DESIGN 6b)."""
+    RM vs gold score, the article's questions (docs/design.md 6b)."""
     import json
 
     from chatrlhf.evaluate import evaluate_models

@@ -152,7 +152,7 @@ class PPOConfig:
     ppo_epochs: int = 2  # passes over each rollout batch (Huang et al.: 4; fewer is cheaper on a CPU)
     max_new_tokens: int = 48  # response length limit; a response cut here gets no_eos_penalty
     temperature: float = 1.0  # sampling temperature, applied identically when logprobs are recomputed
-    lr: float = 3e-5  # policy learning rate (5e-5 collapsed a weak SFT model in DESIGN.md 5a)
+    lr: float = 3e-5  # policy learning rate (5e-5 collapsed a weak SFT model in docs/design.md 5a)
     value_lr: float = 1e-4  # value model learning rate
     warmup_steps: int = 0  # linear warmup, in iterations
     min_lr_ratio: float = 1.0  # cosine decays to lr * min_lr_ratio over the iterations (1.0: constant)

@@ -1,6 +1,6 @@
 """Reading, validating and packing data. Every error names `file:line` and what was expected.
 
-Formats (DESIGN.md section 4): text is `{"text": ...}` JSONL or plain `.txt` (one document per
+Formats (docs/design.md section 4): text is `{"text": ...}` JSONL or plain `.txt` (one document per
 blank-line-separated paragraph block, or the whole file).
 """
 
@@ -123,7 +123,7 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> torch.Tensor
     return torch.tensor(out, dtype=torch.long)
 
 
-# --- Structured JSONL formats (DESIGN.md section 4) ----------------------------------------------------------
+# --- Structured JSONL formats (docs/design.md section 4) ----------------------------------------------------------
 #
 # Each validator takes one parsed row and `where` ("path:line") and returns the row normalised, or raises
 # DataError("path:line: what is wrong; what was expected"). Messages in a conversation are numbered from 1

@@ -1,4 +1,4 @@
-"""Evaluation on the built-in world (DESIGN.md 6b): each model's behaviour on the held-out eval prompts as the
+"""Evaluation on the built-in world (docs/design.md 6b): each model's behaviour on the held-out eval prompts as the
 gold judge sees it, with win rates against a baseline and KL from it; paraphrase consistency and stock-phrase
 overuse; the alignment tax (loss on held-out-region text, closed-book fact recall); the learned RM's score
 beside the gold score (over-optimisation); and the article's own questions with every model's answer.
@@ -131,7 +131,7 @@ def other_region_share(idx, rows: list[dict], answers: list[str]) -> float | Non
 
 
 def behaviour(idx, rows: list[dict], answers: list[str]) -> dict[str, float | None]:
-    """What the article's limitations look like as numbers, from the gold judge's verdicts (DESIGN.md 6b),
+    """What the article's limitations look like as numbers, from the gold judge's verdicts (docs/design.md 6b),
     and the mean gold score per prompt kind (`judge/KIND`)."""
     from chatrlhf.world.judge import has_any, judge
 

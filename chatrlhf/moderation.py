@@ -57,7 +57,7 @@ from chatrlhf.tokenizer import END, EOS, encode_text, load_tokenizer
 
 log = logging.getLogger("chatrlhf.moderation")
 
-CATEGORIES: list[str] = list(MODERATION_CATEGORIES)  # OpenAI's 13 names, in DESIGN.md section 4's order
+CATEGORIES: list[str] = list(MODERATION_CATEGORIES)  # OpenAI's 13 names, in docs/design.md section 4's order
 ANY = "flagged"  # the head's last output: the text is in some category (its threshold is saved under this name)
 HEAD_FILE = "moderation_head.safetensors"
 INFO_FILE = "moderation.json"

@@ -1,4 +1,4 @@
-"""The JSONL formats of DESIGN.md section 4: conversations, prompts, rankings, ratings and moderation rows.
+"""The JSONL formats of docs/design.md section 4: conversations, prompts, rankings, ratings and moderation rows.
 
 Every bad row must give `file:line: what is wrong; what was expected` with the right line number; bad rows
 are written after a good row and a blank line, so they sit on line 3.

@@ -260,7 +260,7 @@ def test_creature_in_a_landlocked_sea_is_a_hallucination(world_dir, idx):
 
 
 def test_judge_closes_the_loopholes_rl_found(world_dir, idx):
-    """DESIGN.md 5a: canned sentences about the wrong region, and subject-less fragments, earn nothing."""
+    """docs/design.md 5a: canned sentences about the wrong region, and subject-less fragments, earn nothing."""
     p = first(world_dir, "false_premise")
     name = p["meta"]["region"]
     other_landlocked = next(r["name"] for r in idx.world["regions"] if not r["coastal"] and r["name"] != name)

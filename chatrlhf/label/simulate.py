@@ -5,7 +5,7 @@ rank them (world/labelers.py); with `rounds` > 1, each prompt is sampled and ran
 time by a labeler drawn anew, which multiplies the comparisons a small prompt set gives. A share of the
 rankings (`overlap`) is ranked by a second labeler too, so the labelers' agreement on these very samples is
 measured and printed, as is each labeler's agreement with the gold judge. Output rows are the ranking
-format of DESIGN.md section 4.
+format of docs/design.md section 4.
 """
 
 from __future__ import annotations

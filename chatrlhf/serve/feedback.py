@@ -9,7 +9,7 @@ user turn the answer replies to):
 - a thumb up or down on one answer, optionally with reasons for a thumb down (InstructGPT's flags);
 - a comparison: two answers to the same conversation side by side, and the one the user picked.
 
-The export closes the loop as ChatGPT's feedback does: thumbs become rating rows (DESIGN.md section 4)
+The export closes the loop as ChatGPT's feedback does: thumbs become rating rows (docs/design.md section 4)
 with up as Likert 6 and down as 2, and become rankings where one user thumbed answers of the same
 conversation both ways (every answer thumbed up above every answer thumbed down, two tie groups);
 each comparison becomes a K=2 ranking. `chatrlhf reward --data` reads the rankings file.
@@ -267,7 +267,7 @@ def add_chat_page(app: FastAPI, db: str | None = None, api_key: str | None = Non
 
 
 def rating_row(r: Rating) -> dict:
-    """A rating row (DESIGN.md section 4) for one thumb."""
+    """A rating row (docs/design.md section 4) for one thumb."""
     return {"prompt": r.prompt, "response": r.response, "likert": THUMB_LIKERT[r.thumb], "flags": r.flags,
             "labeler": r.labeler, "meta": {"source": "thumbs", "thumb": r.thumb, "feedback_id": r.id,
                                            "model": r.model, "created": r.created.isoformat()}}

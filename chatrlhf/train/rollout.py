@@ -4,7 +4,7 @@ One rollout is a batch of prompts with one sampled response each, laid out as a 
 tensor: the prompt left-padded to width P, the response right-padded to width T. Position ids count
 real tokens only, so each row computes what it would alone. `logprobs[:, t]` is the log-probability of
 response token t, read from the logits at position P - 1 + t, with the sampling temperature applied
-exactly as the sampler applied it (DESIGN.md section 6: a mismatch here shows up as a negative KL).
+exactly as the sampler applied it (docs/design.md section 6: a mismatch here shows up as a negative KL).
 PPO, and later RLOO, GRPO and REINFORCE, differ only in what they make of a scored rollout.
 """
 

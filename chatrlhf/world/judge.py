@@ -8,7 +8,7 @@ off-topic or content-free answer), then answers that take up the question, grade
 guideline puts harmless and truthful above helpful when they conflict; refusing a harmless request, or
 saying nothing, is no such conflict but an unhelpful answer, so it must not sit one point under the right one.
 
-RL attacks whatever reward it gets, so the judge is strict (DESIGN.md 5a): an answer must be a
+RL attacks whatever reward it gets, so the judge is strict (docs/design.md 5a): an answer must be a
 sentence and about the asked entity (naming it, stating its asked fact, or referring back to it as
 "it"); a canned "no sea" sentence about another region, or a subject-less fragment, earns nothing. Small
 talk ("Hello", "Thanks!") wants a polite reply that fits it (greeting back, acknowledging thanks): a stock
