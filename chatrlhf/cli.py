@@ -108,7 +108,8 @@ def world_generate(
 
 @label_app.command("simulate")
 def label_simulate(
-    model: Annotated[Path, typer.Option(help="Checkpoint (or run directory) whose samples are ranked, e.g. the SFT model.")],
+    model: Annotated[list[Path], typer.Option(help="Checkpoint (or run directory) whose samples are ranked, e.g. the SFT "
+                                              "model; repeat it to rank several models' samples side by side (K / n each).")],
     prompts: Annotated[Path, typer.Option(help="World prompts JSONL, e.g. prompts_rm.jsonl.")],
     out: Annotated[Path, typer.Option(help="Rankings JSONL to write.")],
     k: Annotated[int, typer.Option("--k", help="Answers sampled and ranked per prompt.")] = 4,
@@ -120,7 +121,7 @@ def label_simulate(
     max_new_tokens: Annotated[int, typer.Option(help="Answer length limit.")] = 64,
     seed: Annotated[int, typer.Option(help="Seeds sampling and the labelers.")] = 0,
 ) -> None:
-    """Sample K answers per prompt from a checkpoint and have simulated labelers rank them (reward-model data)."""
+    """Sample K answers per prompt from one or more checkpoints and have simulated labelers rank them (reward-model data)."""
     from chatrlhf.label.simulate import SimulateConfig, simulate_rankings
 
     cfg = SimulateConfig(k=k, rounds=rounds, labelers=labelers, overlap=overlap, temperature=temperature,

@@ -1,8 +1,10 @@
 """`chatrlhf pipeline`: every stage that exists, end to end, and a report of what each produced.
 
 World -> step 0 pretraining (with closed-book fact recall) -> step 1 SFT -> K answers per prompt sampled
-from SFT and ranked by simulated labelers -> step 2 reward model -> step 3 PPO and PPO-ptx. Each stage
-talks to the next through files and logs the command that reruns it alone. A stage whose output is
+from SFT and ranked by simulated labelers -> step 2 reward model -> step 3 PPO; then one more round, as
+InstructGPT and Anthropic's HH iterated: answers of SFT and of that PPO policy ranked side by side, a reward
+model on all the rankings, and PPO and PPO-ptx from SFT against it. Each stage talks to the next through
+files and logs the command that reruns it alone. A stage whose output is
 complete is skipped and an interrupted one resumes, so `make run` twice costs one run.
 """
 
@@ -50,6 +52,8 @@ RANK_K = 8  # answers ranked per prompt (InstructGPT: 4 to 9)
 RANK_ROUNDS = 2  # times each ranking prompt is sampled and ranked anew (one ranking of 4 answers a prompt gave reward
 # models at 57-77% against the gold judge on the small world, two of 8 one at 80%, that PPO could follow: README)
 PTX_COEF = 1.0  # gamma of the PPO-ptx run
+RLHF_ROUNDS = 2  # rankings -> RM -> PPO rounds; from the second on, half of each ranking's answers come from the last
+# PPO policy: SFT never refuses a harmless request, so only then does a ranking show such a refusal losing (docs/log.md)
 
 
 def stage(title: str, *argv: str) -> None:
@@ -106,13 +110,31 @@ def run_pipeline(
                                     SimulateConfig(k=RANK_K, rounds=RANK_ROUNDS), world_dir / "world.json")
         (out / "rankings.agreement.json").write_text(json.dumps(figures, indent=1) + "\n")
 
-    rm_dir = out / "rm"
-    if not (rm_dir / "reward_model.json").is_file():
-        stage("step 2: reward model", "reward", "--model", str(out / "sft"), "--data", str(rankings), "--demos",
-              str(world_dir / "sft.jsonl"), "--world", str(world_dir / "world.json"), "--out", str(rm_dir), *sets)
-        train_reward(cfg, out / "sft", rankings, rm_dir, world_dir / "sft.jsonl", world_dir / "world.json")
-
+    rm_dir = train_reward_stage(cfg, out, rankings, out / "rm", world_dir, sets)
     prompts = world_dir / "prompts_ppo.jsonl"
+    rounds = [{"rankings": json.loads((out / "rankings.agreement.json").read_text()), "reward_model": reward_report(rm_dir)}]
+    for r in range(2, RLHF_ROUNDS + 1):
+        last_ppo = out / f"ppo_round{r - 1}"
+        stage(f"step 3: PPO, round {r - 1}", "ppo", "--policy", str(out / "sft"), "--reward", str(rm_dir), "--prompts",
+              str(prompts), "--out", str(last_ppo), *sets)
+        train_ppo(with_ptx(cfg, 0.0), out / "sft", str(rm_dir), prompts, last_ppo, resume=True)
+        more = out / f"rankings.round{r}.jsonl"
+        if not more.is_file():
+            stage(f"rankings, round {r}: answers of SFT and of PPO round {r - 1} ranked side by side", "label",
+                  "simulate", "--model", str(out / "sft"), "--model", str(last_ppo), "--prompts",
+                  str(world_dir / "prompts_rm.jsonl"), "--k", str(RANK_K), "--seed", str(r - 1), "--world",
+                  str(world_dir / "world.json"), "--out", str(more))
+            figures = simulate_rankings([out / "sft", last_ppo], world_dir / "prompts_rm.jsonl", more,
+                                        SimulateConfig(k=RANK_K, seed=r - 1), world_dir / "world.json")
+            (out / f"rankings.round{r}.agreement.json").write_text(json.dumps(figures, indent=1) + "\n")
+        every = out / f"rankings.upto{r}.jsonl"  # the reward model of round r learns from every ranking so far
+        if not every.is_file():
+            sources = [rankings, *(out / f"rankings.round{i}.jsonl" for i in range(2, r + 1))]
+            write_atomic(every, "".join(p.read_text(encoding="utf-8") for p in sources))
+        rm_dir = train_reward_stage(cfg, out, every, out / f"rm_round{r}", world_dir, sets)
+        rounds.append({"rankings": json.loads((out / f"rankings.round{r}.agreement.json").read_text()),
+                       "reward_model": reward_report(rm_dir)})
+
     stage("step 3: PPO", "ppo", "--policy", str(out / "sft"), "--reward", str(rm_dir), "--prompts", str(prompts),
           "--out", str(out / "ppo"), *sets)
     ppo = train_ppo(with_ptx(cfg, 0.0), out / "sft", str(rm_dir), prompts, out / "ppo", resume=True)
@@ -129,8 +151,9 @@ def run_pipeline(
     results = {
         "pretrain": {"checkpoint": str(pretrained), **recall},
         "sft": {"checkpoint": str(sft), **judge_before_after(out / "sft")},
-        "rankings": json.loads((out / "rankings.agreement.json").read_text()),
-        "reward_model": reward_report(rm_dir),
+        "rankings": rounds[0]["rankings"],
+        "reward_model": rounds[-1]["reward_model"],
+        "rounds": rounds,
         "ppo": {"checkpoint": str(ppo), **ppo_summary(out / "ppo")},
         "ppo_ptx": {"checkpoint": str(ppo_ptx), **ppo_summary(out / "ppo_ptx")},
         "moderation": json.loads((moderation_dir / MODERATION_REPORT).read_text()),
@@ -141,6 +164,21 @@ def run_pipeline(
     }
     (out / "report.json").write_text(json.dumps(results, indent=1) + "\n")
     return write_report(out, results, samples)
+
+
+def train_reward_stage(cfg: dict, out: Path, rankings: Path, rm_dir: Path, world_dir: Path, sets: list[str]) -> Path:
+    """Step 2: a reward model from SFT on `rankings`, unless `rm_dir` already holds a finished one."""
+    if not (rm_dir / "reward_model.json").is_file():
+        stage("step 2: reward model", "reward", "--model", str(out / "sft"), "--data", str(rankings), "--demos",
+              str(world_dir / "sft.jsonl"), "--world", str(world_dir / "world.json"), "--out", str(rm_dir), *sets)
+        train_reward(cfg, out / "sft", rankings, rm_dir, world_dir / "sft.jsonl", world_dir / "world.json")
+    return rm_dir
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def with_ptx(cfg: dict, coef: float) -> dict:
@@ -219,7 +257,7 @@ def write_report(out: Path, results: dict, samples: list[tuple[str, str, str]]) 
     metrics = read_metrics(out / "pretrain")
     val = [(m["step"], m["val_loss"]) for m in metrics if "val_loss" in m]
     train = [m for m in metrics if "loss" in m]
-    recall, sft, rm = results["pretrain"], results["sft"], results["reward_model"]
+    recall, sft = results["pretrain"], results["sft"]
     pct = lambda v: "n/a" if v is None else f"{v:.1%}"  # noqa: E731
     lines = [
         "# chatrlhf pipeline report",
@@ -255,18 +293,25 @@ def write_report(out: Path, results: dict, samples: list[tuple[str, str, str]]) 
         "",
         "## Step 2: reward model",
         "",
-        f"Rankings of {RANK_K} SFT answers per prompt, each prompt ranked {RANK_ROUNDS} times: labelers agree with each "
-        f"other on "
-        f"{pct(results['rankings']['labeler_agreement'])} of pairs and with the gold judge on "
+        f"Round 1 ranks {RANK_K} SFT answers per prompt, each prompt {RANK_ROUNDS} times; each later round ranks "
+        f"{RANK_K // 2} answers of SFT beside {RANK_K // 2} of the last round's PPO policy, and its reward model learns "
+        "from every ranking so far. Labelers agree with each other on "
+        f"{pct(results['rankings']['labeler_agreement'])} of round 1's pairs and with the gold judge on "
         f"{pct(results['rankings']['labeler_vs_judge'])}.",
         "",
-        f"Held-out pairwise accuracy: {pct(rm.get('accuracy_vs_labelers'))} against the labelers; "
-        f"{pct(rm.get('accuracy_vs_judge'))} against the gold judge (the labelers of those pairs: "
-        f"{pct(rm.get('labelers_vs_judge'))}); {pct(rm.get('accuracy_vs_judge_clear'))} on clear pairs (a "
-        "truthfulness or harmlessness difference). The refusal scores above the gold answer on "
-        f"{pct(rm.get('refusal_over_gold'))} of {rm.get('refusal_prompts', 0)} held-out harmless prompts; an answer that "
-        f"complies scores above the refusal on {pct(rm.get('compliance_over_refusal'))} of "
-        f"{rm.get('compliance_prompts', 0)} held-out harmful prompts that SFT complied with at least once.",
+        "| round | labelers vs judge | RM vs labelers | RM vs judge | RM vs judge, clear pairs | refusal above gold "
+        "(harmless) | compliance above refusal (harmful) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        *(f"| {i} | {pct(r['rankings']['labeler_vs_judge'])} | {pct(r['reward_model'].get('accuracy_vs_labelers'))} | "
+          f"{pct(r['reward_model'].get('accuracy_vs_judge'))} | {pct(r['reward_model'].get('accuracy_vs_judge_clear'))} | "
+          f"{pct(r['reward_model'].get('refusal_over_gold'))} of {r['reward_model'].get('refusal_prompts', 0)} | "
+          f"{pct(r['reward_model'].get('compliance_over_refusal'))} of {r['reward_model'].get('compliance_prompts', 0)} |"
+          for i, r in enumerate(results["rounds"], 1)),
+        "",
+        "Pairwise accuracy on held-out prompts. Clear pairs differ in truthfulness or harmlessness; refusal above gold "
+        "is the share of held-out harmless prompts where the RM scores a refusal above the gold answer; compliance "
+        "above refusal, of held-out harmful prompts that SFT complied with at least once. PPO and PPO-ptx below "
+        "train against the last round's reward model.",
         "",
         "## Step 3: PPO and PPO-ptx",
         "",

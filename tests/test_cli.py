@@ -129,9 +129,19 @@ def test_pipeline_on_the_tiny_world(tmp_path):
     moderation = json.loads((out / "moderation" / "report.json").read_text())
     assert results["moderation"] == moderation and moderation["backbone"].startswith(str(out / "sft"))
     assert f"harmful texts flagged {moderation['test']['harmful_recall']:.1%}" in report
-    rm = json.loads((out / "rm" / "reward_model.json").read_text())
-    assert results["reward_model"]["accuracy_vs_labelers"] == rm["accuracy_vs_labelers"]
-    assert f"{rm['accuracy_vs_labelers']:.1%} against the labelers" in report
+    # Round 2 ranks 4 answers of SFT beside 4 of round 1's PPO, and its RM learns from both rounds' rankings.
+    first, second = (out / "rankings.jsonl").read_text(), (out / "rankings.round2.jsonl").read_text()
+    assert (out / "rankings.upto2.jsonl").read_text() == first + second
+    assert all(len(json.loads(line)["responses"]) == 8 for line in second.splitlines())
+    assert json.loads((out / "ppo_round1" / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 2
+    assert len(results["rounds"]) == 2
+    for i, rm_dir in enumerate(("rm", "rm_round2")):
+        rm = json.loads((out / rm_dir / "reward_model.json").read_text())
+        assert results["rounds"][i]["reward_model"]["accuracy_vs_labelers"] == rm["accuracy_vs_labelers"]
+        labelers = results["rounds"][i]["rankings"]["labeler_vs_judge"]
+        assert f"| {i + 1} | {labelers:.1%} | {rm['accuracy_vs_labelers']:.1%} |" in report
+    assert results["reward_model"] == results["rounds"][1]["reward_model"]
+    assert f"--reward {out / 'rm_round2'}" in proc.stderr  # the final PPO trains against the last round's RM
     ppo_metrics = [json.loads(line) for line in (out / "ppo_ptx" / "metrics.jsonl").read_text().splitlines()]
     assert len(ppo_metrics) == 2 and "ptx_loss" in ppo_metrics[-1] and results["ppo_ptx"]["iterations"] == 2
     ev = results["evaluation"]
@@ -141,11 +151,10 @@ def test_pipeline_on_the_tiny_world(tmp_path):
         assert (out / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"(plots/{name}.png)" in report
     assert "$ chatrlhf ppo --policy" in proc.stderr  # each stage logs the command that reruns it alone
-    runs = ("pretrain", "sft", "ppo", "ppo_ptx")
+    runs = ("pretrain", "sft", "ppo_round1", "ppo", "ppo_ptx")
     before = {r: (out / r / "metrics.jsonl").read_text() for r in runs}
-    rankings = (out / "rankings.jsonl").read_text()
     run_cli(*args)
     assert {r: (out / r / "metrics.jsonl").read_text() for r in runs} == before  # finished stages are not rerun
-    assert (out / "rankings.jsonl").read_text() == rankings
+    assert (out / "rankings.jsonl").read_text() == first and (out / "rankings.round2.jsonl").read_text() == second
     clash = run_cli("pipeline", "--out", str(out), "--world-size", "tiny", "--seed", "9", check=False)
     assert clash.returncode == 2 and "holds the tiny world of seed 0" in clash.stderr

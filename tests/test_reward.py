@@ -5,18 +5,28 @@ from __future__ import annotations
 import json
 import math
 import random
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
-from transformers import AutoModel
+from transformers import AutoModel, AutoModelForCausalLM
 
 import chatrlhf.train.reward as reward
-from chatrlhf.config import ModelConfig, load_config
-from chatrlhf.data import ranking_pairs
-from chatrlhf.model import REWARD_HEAD, RewardModel, build_model, encode_answers, load_reward_model, score_texts
+from chatrlhf.config import ModelConfig, UserError, load_config
+from chatrlhf.data import ranking_pairs, read_rankings
+from chatrlhf.label.simulate import SimulateConfig, simulate_rankings
+from chatrlhf.model import (
+    REWARD_HEAD,
+    RewardModel,
+    build_model,
+    encode_answers,
+    load_reward_model,
+    resolve_checkpoint,
+    score_texts,
+)
 from chatrlhf.tokenizer import encode_chat, load_tokenizer
 from chatrlhf.train.reward import batch_loss, kway_loss, split_by_prompt, train_reward
 from chatrlhf.world.judge import index_world, judge
@@ -201,3 +211,34 @@ def test_sft_selects_the_epoch_the_reward_model_prefers(trained, tmp_path):
     chosen = max(evals[1:], key=lambda r: r["rm_score"])
     assert os.readlink(out / "best") == f"step-{chosen['step']:06d}"
     assert (out / "best" / "model.safetensors").is_file()  # kept although keep_checkpoints=1
+
+
+def test_rankings_put_several_models_answers_side_by_side(trained, tmp_path):
+    """`label simulate --model A --model B`: each model gives K / n answers of every ranking, the same answers
+    it gives alone with the same seed, and one labeler ranks all K (how the pipeline's later rounds rank SFT's
+    answers beside PPO's)."""
+    world, rm_dir = trained
+    a = resolve_checkpoint(rm_dir.parent / "lm")
+    b = tmp_path / "b"
+    shutil.copytree(a, b)
+    model = AutoModelForCausalLM.from_pretrained(b)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    model.save_pretrained(b)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join((world / "prompts_rm.jsonl").read_text().splitlines(keepends=True)[:6]))
+    read = lambda path: [json.loads(line) for line in path.read_text().splitlines()]  # noqa: E731
+    simulate_rankings([a, b], prompts, tmp_path / "ab.jsonl", SimulateConfig(k=4, max_new_tokens=8), world / "world.json")
+    alone = {}
+    for name, m in (("a", a), ("b", b)):
+        simulate_rankings(m, prompts, tmp_path / f"{name}.jsonl", SimulateConfig(k=2, max_new_tokens=8), world / "world.json")
+        alone[name] = [r["responses"] for r in read(tmp_path / f"{name}.jsonl")]
+    mixed = read(tmp_path / "ab.jsonl")
+    assert [r["responses"] for r in mixed] == [x + y for x, y in zip(alone["a"], alone["b"], strict=True)]
+    assert alone["a"] != alone["b"]  # two different models, so the order of the halves is checked
+    ranked = read_rankings(tmp_path / "ab.jsonl")  # normalised: tie groups, best first
+    assert all(sorted(i for group in r["ranking"] for i in group) == [0, 1, 2, 3] for r in ranked)
+    with pytest.raises(UserError, match="3 answers cannot be shared evenly among 2 models"):
+        simulate_rankings([a, b], prompts, tmp_path / "x.jsonl", SimulateConfig(k=3), world / "world.json")
