@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import time
 from pathlib import Path
 
 import torch
@@ -57,8 +58,8 @@ RLHF_ROUNDS = 2  # rankings -> RM -> PPO rounds; from the second on, half of eac
 
 
 def stage(title: str, *argv: str) -> None:
-    """Log a stage and the command line that reruns it alone."""
-    log.info("== %s\n   $ chatrlhf %s", title, shlex.join(argv))
+    """Log a stage, the time it starts and the command line that reruns it alone."""
+    log.info("== %s [%s]\n   $ chatrlhf %s", title, time.strftime("%H:%M:%S"), shlex.join(argv))
 
 
 def run_pipeline(
@@ -143,7 +144,8 @@ def run_pipeline(
     ppo_ptx = train_ppo(with_ptx(cfg, PTX_COEF), out / "sft", str(rm_dir), prompts, out / "ppo_ptx", resume=True,
                         ptx_data=world_dir / "corpus.txt")
 
-    log.info("== evaluation: every model on the world's held-out eval prompts, judged by the gold judge")
+    log.info("== evaluation: every model on the world's held-out eval prompts, judged by the gold judge [%s]",
+             time.strftime("%H:%M:%S"))
     card = evaluate_models({"pretrained": pretrained, "sft": sft, "ppo": ppo, "ppo_ptx": ppo_ptx}, world_dir, rm=rm_dir)
     runs = {"pretraining": out / "pretrain", "SFT": out / "sft", "reward model (ranking loss)": rm_dir, "ppo": out / "ppo",
             "ppo_ptx": out / "ppo_ptx"}
