@@ -57,6 +57,11 @@ RLHF_ROUNDS = 2  # rankings -> RM -> PPO rounds; from the second on, half of eac
 # PPO policy: SFT never refuses a harmless request, so only then does a ranking show such a refusal losing (docs/log.md)
 
 
+def budget(section: str) -> list[str]:
+    """The pipeline's own settings of one config section, as the `--set` options that rerun a stage alone."""
+    return [f"--set={o}" for o in PIPELINE_DEFAULTS if o.startswith(f"{section}.")]
+
+
 def stage(title: str, *argv: str) -> None:
     """Log a stage, the time it starts and the command line that reruns it alone."""
     log.info("== %s [%s]\n   $ chatrlhf %s", title, time.strftime("%H:%M:%S"), shlex.join(argv))
@@ -86,14 +91,14 @@ def run_pipeline(
         raise UserError(f"{world_dir}: holds the {world['size']} world of seed {world['seed']}; use another --out")
 
     stage("step 0: pretraining", "pretrain", "--data", str(world_dir / "corpus.txt"), "--out", str(out / "pretrain"),
-          *(f"--set={o}" for o in PIPELINE_DEFAULTS), *sets)
+          *budget("pretrain"), *sets)
     pretrained = train_pretrain(cfg, [world_dir / "corpus.txt"], out / "pretrain", resume=True)
     tok, model = load_tokenizer(pretrained), load_model(pretrained)
     recall = {**fact_recall(model, tok, world), **reading_probe(model, tok, world["lang"])}
     samples = sample_prompts(model, tok, sample_prompts_for(world))
 
     stage("step 1: supervised fine-tuning", "sft", "--model", str(out / "pretrain"), "--data",
-          str(world_dir / "sft.jsonl"), "--out", str(out / "sft"), *sets)
+          str(world_dir / "sft.jsonl"), "--out", str(out / "sft"), *budget("sft"), *sets)
     sft = train_sft(cfg, out / "pretrain", world_dir / "sft.jsonl", out / "sft", resume=True)
 
     moderation_dir = out / "moderation"  # on SFT: it told held-out harmful from harmless text better than pretraining
@@ -117,7 +122,7 @@ def run_pipeline(
     for r in range(2, RLHF_ROUNDS + 1):
         last_ppo = out / f"ppo_round{r - 1}"
         stage(f"step 3: PPO, round {r - 1}", "ppo", "--policy", str(out / "sft"), "--reward", str(rm_dir), "--prompts",
-              str(prompts), "--out", str(last_ppo), *sets)
+              str(prompts), "--out", str(last_ppo), *budget("ppo"), *sets)
         train_ppo(with_ptx(cfg, 0.0), out / "sft", str(rm_dir), prompts, last_ppo, resume=True)
         more = out / f"rankings.round{r}.jsonl"
         if not more.is_file():
@@ -137,10 +142,11 @@ def run_pipeline(
                        "reward_model": reward_report(rm_dir)})
 
     stage("step 3: PPO", "ppo", "--policy", str(out / "sft"), "--reward", str(rm_dir), "--prompts", str(prompts),
-          "--out", str(out / "ppo"), *sets)
+          "--out", str(out / "ppo"), *budget("ppo"), *sets)
     ppo = train_ppo(with_ptx(cfg, 0.0), out / "sft", str(rm_dir), prompts, out / "ppo", resume=True)
     stage("step 3: PPO-ptx", "ppo", "--policy", str(out / "sft"), "--reward", str(rm_dir), "--prompts", str(prompts),
-          "--ptx-coef", str(PTX_COEF), "--ptx-data", str(world_dir / "corpus.txt"), "--out", str(out / "ppo_ptx"), *sets)
+          "--ptx-coef", str(PTX_COEF), "--ptx-data", str(world_dir / "corpus.txt"), "--out", str(out / "ppo_ptx"),
+          *budget("ppo"), *sets)
     ppo_ptx = train_ppo(with_ptx(cfg, PTX_COEF), out / "sft", str(rm_dir), prompts, out / "ppo_ptx", resume=True,
                         ptx_data=world_dir / "corpus.txt")
 

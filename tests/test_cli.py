@@ -151,6 +151,8 @@ def test_pipeline_on_the_tiny_world(tmp_path):
         assert (out / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"(plots/{name}.png)" in report
     assert "$ chatrlhf ppo --policy" in proc.stderr  # each stage logs the command that reruns it alone
+    sft_line = next(line for line in proc.stderr.splitlines() if "$ chatrlhf sft " in line)
+    assert "--set=sft.epochs=8" in sft_line and "--set=sft.epochs=2" in sft_line  # the pipeline's budget, then ours
     runs = ("pretrain", "sft", "ppo_round1", "ppo", "ppo_ptx")
     before = {r: (out / r / "metrics.jsonl").read_text() for r in runs}
     run_cli(*args)
