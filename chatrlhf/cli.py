@@ -287,7 +287,7 @@ def eval_(
     RM vs gold score, the article's questions (docs/design.md 6b)."""
     import json
 
-    from chatrlhf.evaluate import evaluate_models
+    from chatrlhf.evaluate import card_text, evaluate_models
     from chatrlhf.plots import run_dir, write_plots
 
     for m in model:
@@ -302,17 +302,7 @@ def eval_(
             raise UserError(f"{world}: no {name}; pass the directory `chatrlhf world generate` wrote")
     card = evaluate_models(checkpoints, world, base, max_new_tokens, rm)
     results = card["models"]
-    names = list(results)
-    typer.echo(f"{'':32}" + "".join(f"{n:>12}" for n in names))
-    for key in results[names[0]]:
-        cells = "".join(f"{'n/a' if results[n][key] is None else format(results[n][key], '.3f'):>12}" for n in names)
-        typer.echo(f"{key:32}{cells}")
-    for name, phrase in card["stock_phrases"].items():
-        typer.echo(f"most frequent 5-gram of {name}: {phrase!r}")
-    for q in card["article_questions"]:
-        typer.echo(f"\n{q['question']}: {q['prompt']}")
-        for name, a in q["answers"].items():
-            typer.echo(f"  {name} (gold {a['gold_score']:.1f}): {a['answer']}")
+    typer.echo(card_text(card))
     if plots:
         dirs = {**checkpoints, **({"rm": rm} if rm else {})}
         runs = {name: run_dir(path) or path for name, path in dirs.items()}  # the runs that logged metrics get curves

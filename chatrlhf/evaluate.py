@@ -262,6 +262,21 @@ def evaluate_models(checkpoints: dict[str, Path], world_dir: Path, baseline: str
             "article_questions": shown}
 
 
+def card_text(card: dict[str, Any]) -> str:
+    """The evaluation card as `chatrlhf eval` prints it: one row per figure, one column per model, then each
+    model's stock phrase and the article's questions with every answer."""
+    results = card["models"]
+    names = list(results)
+    cell = lambda v: "n/a" if v is None else format(v, ".3f")  # noqa: E731
+    lines = [f"{'':32}" + "".join(f"{n:>12}" for n in names)]
+    lines += [f"{key:32}" + "".join(f"{cell(results[n][key]):>12}" for n in names) for key in results[names[0]]]
+    lines += [f"most frequent 5-gram of {name}: {phrase!r}" for name, phrase in card["stock_phrases"].items()]
+    for q in card["article_questions"]:
+        lines += ["", f"{q['question']}: {q['prompt']}"]
+        lines += [f"  {name} (gold {a['gold_score']:.1f}): {a['answer']}" for name, a in q["answers"].items()]
+    return "\n".join(lines)
+
+
 def card_markdown(card: dict[str, Any], plots: dict[str, str] | None = None) -> list[str]:
     """The evaluation card as report.md lines: the table of every figure, the gold score per prompt kind,
     each model's stock phrase, the article's questions with every answer, and links to the plots."""
