@@ -38,19 +38,9 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     path = check_file(path)
     with path.open("rb") as f:
         for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(f"{path}:{lineno}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            yield lineno, row
+            row = parse_line(path, lineno, raw)
+            if row is not None:
+                yield lineno, row
 
 
 def read_texts(paths: Sequence[str | Path]) -> list[str]:
@@ -301,8 +291,8 @@ def _conversation_row(row: dict, where: str, require_assistant: bool, prompt: bo
     return {"messages": messages, "meta": _meta(row, where)}
 
 
-def _parse_line(path: Path, lineno: int, raw: bytes) -> dict | None:
-    """One JSONL line as read_jsonl reads it: None for a blank line, DataError for anything but an object."""
+def parse_line(path: Path, lineno: int, raw: bytes) -> dict | None:
+    """One JSONL line: None for a blank line, a DataError naming `path:lineno` for anything but a JSON object."""
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -327,7 +317,7 @@ def _jsonl_lines(path: Path, skip_bad_rows: bool) -> Iterator[tuple[int, dict | 
     with path.open("rb") as f:
         for lineno, raw in enumerate(f, 1):
             try:
-                row, error = _parse_line(path, lineno, raw), None
+                row, error = parse_line(path, lineno, raw), None
             except DataError as e:
                 row, error = None, e
             if row is not None or error is not None:
