@@ -20,7 +20,7 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 
@@ -33,188 +33,226 @@ class ConfigError(UserError):
     """A config value that cannot be used; the message names the key and what was expected."""
 
 
+# A numeric (or enumerated) field's valid range sits in its type: `batch_size: PosInt = 32`. `validate` checks every
+# field against it after each override, and a test fails when a numeric field has none or has no comment.
+Rule = tuple[typing.Callable[[Any], bool], str]  # (test, what was expected)
+
+
+def more_than(n: int) -> Rule:
+    return (lambda v: v > n, f"an integer > {n}")
+
+
+def at_least(n: int, why: str = "") -> Rule:
+    return (lambda v: v >= n, f"an integer >= {n}{f' ({why})' if why else ''}")
+
+
+def between(lo: float, hi: float) -> Rule:
+    return (lambda v: lo <= v <= hi, f"a number in [{lo:g}, {hi:g}]")
+
+
+def one_of(*values: str) -> Rule:
+    return (lambda v: v in values, f"one of {', '.join(values)}")
+
+
+PosInt = Annotated[int, (lambda v: v > 0, "a positive integer")]
+NonNegInt = Annotated[int, (lambda v: v >= 0, "an integer >= 0")]
+PosFloat = Annotated[float, (lambda v: v > 0, "a positive number")]
+NonNegFloat = Annotated[float, (lambda v: v >= 0, "a number >= 0")]
+Fraction = Annotated[float, between(0, 1)]
+BelowOne = Annotated[float, (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")]
+HoldOut = Annotated[float, (lambda v: 0.0 < v < 0.5, "a number in (0, 0.5)")]
+Mass = Annotated[float, (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]")]
+Finite = Annotated[float, (math.isfinite, "a finite number")]
+Seed = Annotated[int, (lambda v: v >= 0, "an integer >= 0")]
+Device = Annotated[str, one_of("auto", "cpu", "cuda")]
+DType = Annotated[str, one_of("auto", "float32", "bfloat16")]
+VocabSize = Annotated[int, at_least(300, "256 bytes plus special tokens")]
+Pooling = Annotated[str, one_of("mean", "last")]
+ApiTemperature = Annotated[float, between(0, 2)]
+
+
 @dataclass
 class ModelConfig:
     """A small Llama-architecture decoder (about 4M parameters with the default 4096-token vocabulary)."""
 
     init_from: str = ""  # a local Hugging Face causal-LM directory to start from; empty builds from the sizes below
-    hidden_size: int = 256  # width of the residual stream
-    num_layers: int = 4  # transformer blocks
-    num_heads: int = 4  # attention heads
-    num_kv_heads: int = 4  # key/value heads (fewer than num_heads gives grouped-query attention)
-    intermediate_size: int = 704  # SwiGLU hidden width (about 8/3 of hidden_size, rounded to 64)
-    max_seq_len: int = 512  # longest sequence the rotary embedding is set up for
-    rope_theta: float = 10000.0  # rotary embedding base
-    dropout: float = 0.0  # attention dropout; RL turns it off whatever this says
+    hidden_size: PosInt = 256  # width of the residual stream
+    num_layers: PosInt = 4  # transformer blocks
+    num_heads: PosInt = 4  # attention heads
+    num_kv_heads: PosInt = 4  # key/value heads (fewer than num_heads gives grouped-query attention)
+    intermediate_size: PosInt = 704  # SwiGLU hidden width (about 8/3 of hidden_size, rounded to 64)
+    max_seq_len: PosInt = 512  # longest sequence the rotary embedding is set up for
+    rope_theta: PosFloat = 10000.0  # rotary embedding base
+    dropout: BelowOne = 0.0  # attention dropout; RL turns it off whatever this says
     tie_embeddings: bool = True  # share input embedding and LM head: saves vocab x hidden parameters
-    init_std: float = 0.02  # std of the normal weight initialisation
+    init_std: PosFloat = 0.02  # std of the normal weight initialisation
 
 
 @dataclass
 class TokenizerConfig:
     """Byte-level BPE trained with the `tokenizers` library."""
 
-    vocab_size: int = 4096  # target size incl. special tokens; a small corpus may stop below it
-    min_frequency: int = 2  # a pair must occur this often to be merged
+    vocab_size: VocabSize = 4096  # target size incl. special tokens; a small corpus may stop below it
+    min_frequency: PosInt = 2  # a pair must occur this often to be merged
 
 
 @dataclass
 class PretrainConfig:
     """Step 0: next-token prediction on packed text."""
 
-    seq_len: int = 128  # tokens per packed training sequence
-    batch_size: int = 32  # sequences per optimizer step, summed over all processes
-    grad_accum: int = 1  # micro-batches per optimizer step on each process
-    max_steps: int = 2000  # optimizer steps
-    lr: float = 2e-3  # peak learning rate (small models take large rates)
-    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
-    warmup_steps: int = 100  # linear warmup from 0 to lr
-    weight_decay: float = 0.1  # AdamW decoupled weight decay on matrices (not norms or biases)
-    beta1: float = 0.9  # AdamW beta1
-    beta2: float = 0.95  # AdamW beta2
-    grad_clip: float = 1.0  # clip the global gradient norm to this (0 turns clipping off)
-    val_fraction: float = 0.05  # share of the token stream held out for validation
-    reading_share: float = 0.0  # share of each batch from the generated reading stream (world/reading.py); 0: --data only
+    seq_len: Annotated[int, more_than(1)] = 128  # tokens per packed training sequence
+    batch_size: PosInt = 32  # sequences per optimizer step, summed over all processes
+    grad_accum: PosInt = 1  # micro-batches per optimizer step on each process
+    max_steps: PosInt = 2000  # optimizer steps
+    lr: PosFloat = 2e-3  # peak learning rate (small models take large rates)
+    min_lr_ratio: Fraction = 0.1  # cosine decays to lr * min_lr_ratio
+    warmup_steps: NonNegInt = 100  # linear warmup from 0 to lr
+    weight_decay: NonNegFloat = 0.1  # AdamW decoupled weight decay on matrices (not norms or biases)
+    beta1: BelowOne = 0.9  # AdamW beta1
+    beta2: BelowOne = 0.95  # AdamW beta2
+    grad_clip: NonNegFloat = 1.0  # clip the global gradient norm to this (0 turns clipping off)
+    val_fraction: HoldOut = 0.05  # share of the token stream held out for validation
+    reading_share: Fraction = 0.0  # share of each batch from the generated reading stream (world/reading.py); 0: --data only
     reading_lang: str = "en"  # language of the reading stream's documents
-    probe_items: int = 64  # held-out reading-probe questions answered greedily at each evaluation (with reading_share > 0)
-    eval_every: int = 200  # steps between held-out loss evaluations
-    eval_batches: int = 8  # batches averaged for one held-out loss
-    save_every: int = 500  # steps between checkpoints (one is always written at the end)
-    keep_checkpoints: int = 2  # older step-* directories are deleted once a newer one is in place
-    log_every: int = 10  # steps between metrics.jsonl lines
-    seed: int = 1337  # seeds init, data order and dropout
-    device: str = "auto"  # auto | cpu | cuda
-    dtype: str = "auto"  # auto | float32 | bfloat16 (auto: bf16 autocast where the hardware computes it natively)
+    probe_items: NonNegInt = 64  # held-out reading-probe questions answered greedily at each evaluation (with reading_share > 0)
+    eval_every: PosInt = 200  # steps between held-out loss evaluations
+    eval_batches: PosInt = 8  # batches averaged for one held-out loss
+    save_every: PosInt = 500  # steps between checkpoints (one is always written at the end)
+    keep_checkpoints: PosInt = 2  # older step-* directories are deleted once a newer one is in place
+    log_every: PosInt = 10  # steps between metrics.jsonl lines
+    seed: Seed = 1337  # seeds init, data order and dropout
+    device: Device = "auto"  # auto | cpu | cuda
+    dtype: DType = "auto"  # auto | float32 | bfloat16 (auto: bf16 autocast where the hardware computes it natively)
 
 
 @dataclass
 class SampleConfig:
     """Decoding settings of the shared sampler."""
 
-    max_new_tokens: int = 128  # stop after this many generated tokens
-    temperature: float = 1.0  # 0 means greedy decoding
-    top_k: int = 0  # keep the k most likely tokens (0 keeps all)
-    top_p: float = 1.0  # nucleus sampling mass (1.0 keeps all)
-    seed: int = 0  # seeds the sampling RNG
+    max_new_tokens: PosInt = 128  # stop after this many generated tokens
+    temperature: NonNegFloat = 1.0  # 0 means greedy decoding
+    top_k: NonNegInt = 0  # keep the k most likely tokens (0 keeps all)
+    top_p: Mass = 1.0  # nucleus sampling mass (1.0 keeps all)
+    seed: Seed = 0  # seeds the sampling RNG
 
 
 @dataclass
 class SFTConfig:
     """Step 1: supervised fine-tuning on demonstrations, loss on assistant tokens only."""
 
-    epochs: int = 16  # passes over the demonstrations (InstructGPT: 16, choosing the checkpoint afterwards)
-    batch_size: int = 16  # conversations per optimizer step, summed over all processes
-    grad_accum: int = 1  # micro-batches per optimizer step on each process
-    max_len: int = 256  # longer conversations keep their first max_len tokens
-    lr: float = 3e-4  # peak learning rate
-    min_lr_ratio: float = 0.0  # cosine decays to lr * min_lr_ratio (InstructGPT: cosine to 0)
-    warmup_steps: int = 10  # linear warmup
-    weight_decay: float = 0.0  # AdamW weight decay on matrices
-    beta1: float = 0.9  # AdamW beta1
-    beta2: float = 0.95  # AdamW beta2
-    grad_clip: float = 1.0  # global gradient-norm clip (0 turns it off)
-    dropout: float = 0.0  # attention dropout while fine-tuning (InstructGPT used 0.2 residual dropout at scale)
-    val_fraction: float = 0.1  # share of demonstrations held out for the loss that selects the checkpoint
-    eval_prompts: int = 64  # held-out prompts the gold judge scores after each epoch (0 turns it off)
-    eval_max_new_tokens: int = 64  # answer length limit when judging
-    keep_checkpoints: int = 3  # newest epoch checkpoints kept (the best one is always kept)
-    log_every: int = 10  # steps between metrics.jsonl lines
-    seed: int = 1337  # seeds the split, data order and dropout
-    device: str = "auto"  # auto | cpu | cuda
-    dtype: str = "auto"  # auto | float32 | bfloat16
+    epochs: PosInt = 16  # passes over the demonstrations (InstructGPT: 16, choosing the checkpoint afterwards)
+    batch_size: PosInt = 16  # conversations per optimizer step, summed over all processes
+    grad_accum: PosInt = 1  # micro-batches per optimizer step on each process
+    max_len: Annotated[int, more_than(8)] = 256  # longer conversations keep their first max_len tokens
+    lr: PosFloat = 3e-4  # peak learning rate
+    min_lr_ratio: Fraction = 0.0  # cosine decays to lr * min_lr_ratio (InstructGPT: cosine to 0)
+    warmup_steps: NonNegInt = 10  # linear warmup
+    weight_decay: NonNegFloat = 0.0  # AdamW weight decay on matrices
+    beta1: BelowOne = 0.9  # AdamW beta1
+    beta2: BelowOne = 0.95  # AdamW beta2
+    grad_clip: NonNegFloat = 1.0  # global gradient-norm clip (0 turns it off)
+    dropout: BelowOne = 0.0  # attention dropout while fine-tuning (InstructGPT used 0.2 residual dropout at scale)
+    val_fraction: HoldOut = 0.1  # share of demonstrations held out for the loss that selects the checkpoint
+    eval_prompts: NonNegInt = 64  # held-out prompts the gold judge scores after each epoch (0 turns it off)
+    eval_max_new_tokens: PosInt = 64  # answer length limit when judging
+    keep_checkpoints: PosInt = 3  # newest epoch checkpoints kept (the best one is always kept)
+    log_every: PosInt = 10  # steps between metrics.jsonl lines
+    seed: Seed = 1337  # seeds the split, data order and dropout
+    device: Device = "auto"  # auto | cpu | cuda
+    dtype: DType = "auto"  # auto | float32 | bfloat16
 
 
 @dataclass
 class RewardConfig:
     """Step 2: a reward model from rankings of K answers per prompt."""
 
-    epochs: int = 1  # passes over the rankings (InstructGPT: 1; more overfits)
-    batch_size: int = 8  # prompts per optimizer step; all K answers of a prompt form ONE batch element
-    max_len: int = 256  # prompt + answer tokens kept (from the end, so the closing <|end|> stays)
-    lr: float = 1e-4  # peak learning rate (InstructGPT's 6B RM: 9e-6; small models take larger)
-    min_lr_ratio: float = 0.0  # cosine decays to lr * min_lr_ratio
-    warmup_steps: int = 5  # linear warmup
-    weight_decay: float = 0.0  # AdamW weight decay on matrices
-    grad_clip: float = 1.0  # global gradient-norm clip
-    val_fraction: float = 0.1  # share of ranked prompts held out for accuracy and calibration
-    log_every: int = 10  # steps between metrics.jsonl lines
-    seed: int = 1337  # seeds the split and the order
-    device: str = "auto"  # auto | cpu | cuda
+    epochs: PosInt = 1  # passes over the rankings (InstructGPT: 1; more overfits)
+    batch_size: PosInt = 8  # prompts per optimizer step; all K answers of a prompt form ONE batch element
+    max_len: Annotated[int, more_than(8)] = 256  # prompt + answer tokens kept (from the end, so the closing <|end|> stays)
+    lr: PosFloat = 1e-4  # peak learning rate (InstructGPT's 6B RM: 9e-6; small models take larger)
+    min_lr_ratio: Fraction = 0.0  # cosine decays to lr * min_lr_ratio
+    warmup_steps: NonNegInt = 5  # linear warmup
+    weight_decay: NonNegFloat = 0.0  # AdamW weight decay on matrices
+    grad_clip: NonNegFloat = 1.0  # global gradient-norm clip
+    val_fraction: HoldOut = 0.1  # share of ranked prompts held out for accuracy and calibration
+    log_every: PosInt = 10  # steps between metrics.jsonl lines
+    seed: Seed = 1337  # seeds the split and the order
+    device: Device = "auto"  # auto | cpu | cuda
 
 
 @dataclass
 class PPOConfig:
     """Step 3: PPO against the reward model under a per-token KL penalty, optionally with PPO-ptx."""
 
-    iterations: int = 100  # rollout-and-update rounds
-    rollout_batch: int = 32  # prompts sampled per iteration (one response each)
-    minibatch_size: int = 16  # responses per gradient step
-    ppo_epochs: int = 2  # passes over each rollout batch (Huang et al.: 4; fewer is cheaper on a CPU)
-    max_new_tokens: int = 48  # response length limit; a response cut here gets no_eos_penalty
-    temperature: float = 1.0  # sampling temperature, applied identically when logprobs are recomputed
-    lr: float = 3e-5  # policy learning rate (5e-5 collapsed a weak SFT model in docs/design.md 5a)
-    value_lr: float = 1e-4  # value model learning rate
-    warmup_steps: int = 0  # linear warmup, in iterations
-    min_lr_ratio: float = 1.0  # cosine decays to lr * min_lr_ratio over the iterations (1.0: constant)
-    weight_decay: float = 0.0  # AdamW weight decay on matrices
-    beta1: float = 0.9  # AdamW beta1
-    beta2: float = 0.95  # AdamW beta2
-    grad_clip: float = 1.0  # global gradient-norm clip, each model separately
-    clip_range: float = 0.2  # epsilon of the clipped policy objective (Schulman et al. 2017)
-    value_clip: float = 0.2  # value predictions are clipped to this distance from the rollout's values
-    gamma: float = 1.0  # GAE discount (Huang et al.: 1)
-    lam: float = 0.95  # GAE lambda (Huang et al.: 0.95)
-    kl_coef: float = 0.05  # beta: per-token KL penalty against the SFT model (InstructGPT eq. 2)
-    kl_target: float = 0.0  # adaptive beta steers the KL per response toward this (0: beta stays fixed; Ziegler: 6)
-    kl_horizon: int = 10000  # adaptive controller horizon, in responses (Ziegler et al.)
+    iterations: PosInt = 100  # rollout-and-update rounds
+    rollout_batch: PosInt = 32  # prompts sampled per iteration (one response each)
+    minibatch_size: PosInt = 16  # responses per gradient step
+    ppo_epochs: PosInt = 2  # passes over each rollout batch (Huang et al.: 4; fewer is cheaper on a CPU)
+    max_new_tokens: PosInt = 48  # response length limit; a response cut here gets no_eos_penalty
+    temperature: PosFloat = 1.0  # sampling temperature, applied identically when logprobs are recomputed
+    lr: PosFloat = 3e-5  # policy learning rate (5e-5 collapsed a weak SFT model in docs/design.md 5a)
+    value_lr: PosFloat = 1e-4  # value model learning rate
+    warmup_steps: NonNegInt = 0  # linear warmup, in iterations
+    min_lr_ratio: Fraction = 1.0  # cosine decays to lr * min_lr_ratio over the iterations (1.0: constant)
+    weight_decay: NonNegFloat = 0.0  # AdamW weight decay on matrices
+    beta1: BelowOne = 0.9  # AdamW beta1
+    beta2: BelowOne = 0.95  # AdamW beta2
+    grad_clip: NonNegFloat = 1.0  # global gradient-norm clip, each model separately
+    clip_range: PosFloat = 0.2  # epsilon of the clipped policy objective (Schulman et al. 2017)
+    value_clip: PosFloat = 0.2  # value predictions are clipped to this distance from the rollout's values
+    gamma: Fraction = 1.0  # GAE discount (Huang et al.: 1)
+    lam: Fraction = 0.95  # GAE lambda (Huang et al.: 0.95)
+    kl_coef: NonNegFloat = 0.05  # beta: per-token KL penalty against the SFT model (InstructGPT eq. 2)
+    kl_target: NonNegFloat = 0.0  # adaptive beta steers the KL per response toward this (0: beta stays fixed; Ziegler: 6)
+    kl_horizon: PosInt = 10000  # adaptive controller horizon, in responses (Ziegler et al.)
     penalize_no_eos: bool = True  # a response with no end of turn within the limit scores no_eos_penalty (Huang et al.)
-    no_eos_penalty: float = -1.0  # that fixed score, on the normalised scale (demonstrations score 0)
+    no_eos_penalty: Finite = -1.0  # that fixed score, on the normalised scale (demonstrations score 0)
     normalize_reward: bool = True  # divide RM scores by the std saved with the RM (demonstrations score 0)
     whiten_advantages: bool = True  # advantages to mean 0, std 1 over each rollout batch
-    ptx_coef: float = 0.0  # gamma of PPO-ptx: weight of the pretraining LM loss (0: plain PPO)
-    ptx_batch: int = 8  # pretraining windows per policy minibatch when ptx_coef > 0
-    ptx_seq_len: int = 128  # tokens per pretraining window
-    value_warmup: int = 0  # iterations that train only the value model before the policy moves
-    sample_every: int = 10  # iterations between samples written to samples.jsonl (0: never)
-    save_every: int = 20  # iterations between checkpoints (and always at the end)
-    keep_checkpoints: int = 2  # newest checkpoints kept
-    log_every: int = 1  # iterations between metrics.jsonl lines
-    seed: int = 1337  # seeds prompt order, sampling and the ptx windows
-    device: str = "auto"  # auto | cpu | cuda
-    dtype: str = "auto"  # auto | float32 | bfloat16
+    ptx_coef: NonNegFloat = 0.0  # gamma of PPO-ptx: weight of the pretraining LM loss (0: plain PPO)
+    ptx_batch: PosInt = 8  # pretraining windows per policy minibatch when ptx_coef > 0
+    ptx_seq_len: Annotated[int, more_than(1)] = 128  # tokens per pretraining window
+    value_warmup: NonNegInt = 0  # iterations that train only the value model before the policy moves
+    sample_every: NonNegInt = 10  # iterations between samples written to samples.jsonl (0: never)
+    save_every: PosInt = 20  # iterations between checkpoints (and always at the end)
+    keep_checkpoints: PosInt = 2  # newest checkpoints kept
+    log_every: PosInt = 1  # iterations between metrics.jsonl lines
+    seed: Seed = 1337  # seeds prompt order, sampling and the ptx windows
+    device: Device = "auto"  # auto | cpu | cuda
+    dtype: DType = "auto"  # auto | float32 | bfloat16
 
 
 @dataclass
 class ModerationConfig:
     """Moderation: a multi-label classifier over OpenAI's 13 categories on a backbone we trained."""
 
-    pooling: str = "mean"  # mean | last: last-layer states averaged over the text, or read at the closing <|end|>
+    pooling: Pooling = "mean"  # mean | last: last-layer states averaged over the text, or read at the closing <|end|>
     train_backbone: bool = True  # fine-tune the transformer with the head (False: only the head learns; far worse)
-    epochs: int = 10  # passes over the training texts; the epoch with the lowest validation loss is kept
-    batch_size: int = 16  # texts per optimizer step
-    max_len: int = 128  # a longer text is scored on its first max_len tokens
-    lr: float = 1e-3  # peak learning rate
-    min_lr_ratio: float = 0.0  # cosine decays to lr * min_lr_ratio
-    warmup_steps: int = 10  # linear warmup
-    weight_decay: float = 0.0  # AdamW weight decay on matrices
-    grad_clip: float = 1.0  # global gradient-norm clip (0 turns it off)
-    val_fraction: float = 0.2  # share of training templates (meta.group) held out to choose the thresholds
-    default_threshold: float = 0.5  # threshold of a category with no validation example
-    seed: int = 1337  # seeds the validation split, the head's init and the data order
-    device: str = "auto"  # auto | cpu | cuda
+    epochs: PosInt = 10  # passes over the training texts; the epoch with the lowest validation loss is kept
+    batch_size: PosInt = 16  # texts per optimizer step
+    max_len: Annotated[int, more_than(2)] = 128  # a longer text is scored on its first max_len tokens
+    lr: PosFloat = 1e-3  # peak learning rate
+    min_lr_ratio: Fraction = 0.0  # cosine decays to lr * min_lr_ratio
+    warmup_steps: NonNegInt = 10  # linear warmup
+    weight_decay: NonNegFloat = 0.0  # AdamW weight decay on matrices
+    grad_clip: NonNegFloat = 1.0  # global gradient-norm clip (0 turns it off)
+    val_fraction: HoldOut = 0.2  # share of training templates (meta.group) held out to choose the thresholds
+    default_threshold: Fraction = 0.5  # threshold of a category with no validation example
+    seed: Seed = 1337  # seeds the validation split, the head's init and the data order
+    device: Device = "auto"  # auto | cpu | cuda
 
 
 @dataclass
 class ServeConfig:
     """The terminal chat and the OpenAI-compatible server (`chatrlhf chat`, `chatrlhf serve`)."""
 
-    max_batch: int = 32  # answers decoded together: requests waiting when a batch starts join it
-    max_tokens: int = 256  # answer length limit when a request names none (never past the model's context)
-    temperature: float = 1.0  # when a request names none (OpenAI's default); the terminal chat's temperature
-    top_p: float = 1.0  # nucleus mass when a request names none
-    seed: int = 0  # seeds the terminal chat's sampling (an API request seeds itself with its `seed`)
-    device: str = "auto"  # auto | cpu | cuda
-    threads: int = 0  # CPU threads for decoding (0: all cores but one, which the HTTP event loop needs)
+    max_batch: PosInt = 32  # answers decoded together: requests waiting when a batch starts join it
+    max_tokens: PosInt = 256  # answer length limit when a request names none (never past the model's context)
+    temperature: ApiTemperature = 1.0  # when a request names none (OpenAI's default); the terminal chat's temperature
+    top_p: Mass = 1.0  # nucleus mass when a request names none
+    seed: Seed = 0  # seeds the terminal chat's sampling (an API request seeds itself with its `seed`)
+    device: Device = "auto"  # auto | cpu | cuda
+    threads: NonNegInt = 0  # CPU threads for decoding (0: all cores but one, which the HTTP event loop needs)
 
 
 SECTIONS: dict[str, type] = {
@@ -229,72 +267,11 @@ SECTIONS: dict[str, type] = {
     "serve": ServeConfig,
 }
 
-# Value ranges checked after every override: (test, what was expected).
-Rule = tuple[typing.Callable[[Any], bool], str]
-POSITIVE: Rule = (lambda v: v > 0, "a positive integer")
-POSITIVE_NUMBER: Rule = (lambda v: v > 0, "a positive number")
-NON_NEGATIVE_INT: Rule = (lambda v: v >= 0, "an integer >= 0")
-NON_NEGATIVE: Rule = (lambda v: v >= 0, "a number >= 0")
-FRACTION: Rule = (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
-BELOW_ONE: Rule = (lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
-HOLD_OUT: Rule = (lambda v: 0.0 < v < 0.5, "a number in (0, 0.5)")
-DEVICE: Rule = (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda")
-DTYPE: Rule = (lambda v: v in ("auto", "float32", "bfloat16"), "one of auto, float32, bfloat16")
 
-
-def _training_rules(section: str) -> dict[str, Rule]:
-    """The rules every training section shares (the keys a section lacks are never looked up)."""
-    shared = {
-        "batch_size": POSITIVE, "grad_accum": POSITIVE, "lr": POSITIVE_NUMBER, "min_lr_ratio": FRACTION,
-        "warmup_steps": NON_NEGATIVE_INT, "weight_decay": NON_NEGATIVE, "beta1": BELOW_ONE, "beta2": BELOW_ONE,
-        "grad_clip": NON_NEGATIVE, "val_fraction": HOLD_OUT, "keep_checkpoints": POSITIVE, "log_every": POSITIVE,
-        "device": DEVICE, "dtype": DTYPE,
-    }
-    return {f"{section}.{key}": rule for key, rule in shared.items()}
-
-
-_RANGES: dict[str, Rule] = {
-    **{f"model.{k}": POSITIVE for k in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size",
-                                       "max_seq_len")},
-    "model.dropout": BELOW_ONE,
-    "tokenizer.vocab_size": (lambda v: v >= 300, "an integer >= 300 (256 bytes plus special tokens)"),
-    **_training_rules("pretrain"),
-    "pretrain.seq_len": (lambda v: v > 1, "an integer > 1"),
-    **{f"pretrain.{k}": POSITIVE for k in ("max_steps", "eval_every", "eval_batches", "save_every")},
-    "pretrain.reading_share": FRACTION,
-    "pretrain.probe_items": NON_NEGATIVE_INT,
-    **_training_rules("sft"),
-    "sft.epochs": POSITIVE,
-    "sft.max_len": (lambda v: v > 8, "an integer > 8"),
-    "sft.dropout": BELOW_ONE,
-    "sft.eval_prompts": NON_NEGATIVE_INT,
-    "sft.eval_max_new_tokens": POSITIVE,
-    **_training_rules("reward"),
-    "reward.epochs": POSITIVE,
-    "reward.max_len": (lambda v: v > 8, "an integer > 8"),
-    **_training_rules("ppo"),
-    **{f"ppo.{k}": POSITIVE for k in ("iterations", "rollout_batch", "minibatch_size", "ppo_epochs", "max_new_tokens",
-                                     "kl_horizon", "ptx_batch", "save_every")},
-    "ppo.ptx_seq_len": (lambda v: v > 1, "an integer > 1"),
-    **{f"ppo.{k}": POSITIVE_NUMBER for k in ("temperature", "value_lr", "clip_range", "value_clip")},
-    **{f"ppo.{k}": NON_NEGATIVE for k in ("kl_coef", "kl_target", "ptx_coef")},
-    **{f"ppo.{k}": FRACTION for k in ("gamma", "lam")},
-    **{f"ppo.{k}": NON_NEGATIVE_INT for k in ("value_warmup", "sample_every")},
-    "sample.max_new_tokens": POSITIVE,
-    "sample.temperature": NON_NEGATIVE,
-    "sample.top_k": NON_NEGATIVE_INT,
-    "sample.top_p": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
-    **_training_rules("moderation"),
-    "moderation.epochs": POSITIVE,
-    "moderation.max_len": (lambda v: v > 2, "an integer > 2"),
-    "moderation.pooling": (lambda v: v in ("mean", "last"), "one of mean, last"),
-    "moderation.default_threshold": FRACTION,
-    **{f"serve.{k}": POSITIVE for k in ("max_batch", "max_tokens")},
-    "serve.temperature": (lambda v: 0.0 <= v <= 2.0, "a number in [0, 2]"),
-    "serve.top_p": (lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
-    "serve.device": DEVICE,
-    "serve.threads": NON_NEGATIVE_INT,
-}
+def field_rules(cls: type) -> dict[str, Rule]:
+    """The valid range of each field of a config dataclass that declares one in its type."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return {name: hint.__metadata__[0] for name, hint in hints.items() if typing.get_origin(hint) is Annotated}
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -400,9 +377,8 @@ def load_config(
 def validate(cfg: dict[str, Any]) -> None:
     """Check value ranges and cross-field rules; raise ConfigError naming the key."""
     for section, obj in cfg.items():
-        for key in _field_types(type(obj)):
-            rule = _RANGES.get(f"{section}.{key}")
-            if rule and not rule[0](getattr(obj, key)):
+        for key, rule in field_rules(type(obj)).items():
+            if not rule[0](getattr(obj, key)):
                 raise ConfigError(f"config key '{section}.{key}': expected {rule[1]}, got {getattr(obj, key)!r}")
     if "ppo" in cfg and cfg["ppo"].rollout_batch % cfg["ppo"].minibatch_size:
         p = cfg["ppo"]
@@ -433,14 +409,20 @@ def save_config(cfg: dict[str, Any], path: str | Path, extra: dict[str, Any] | N
     Path(path).write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def describe(section: str) -> str:
-    """Defaults of one section as commented YAML (the dataclass's own comments), for `chatrlhf config`."""
-    cls = SECTIONS[section]
+def field_comments(cls: type) -> dict[str, str]:
+    """The comment beside each field of a config dataclass, read from its source."""
     comments = {}
     for line in inspect.getsource(cls).splitlines():
         name, _, rest = line.strip().partition(":")
         if "#" in rest and name.isidentifier():
             comments[name] = rest.split("#", 1)[1].strip()
+    return comments
+
+
+def describe(section: str) -> str:
+    """Defaults of one section as commented YAML (the dataclass's own comments), for `chatrlhf config`."""
+    cls = SECTIONS[section]
+    comments = field_comments(cls)
     lines = [f"{section}:"]
     for key, value in dataclasses.asdict(cls()).items():
         rendered = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()

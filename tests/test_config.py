@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
 
 import pytest
 import yaml
@@ -20,6 +21,8 @@ from chatrlhf.config import (
     TokenizerConfig,
     UserError,
     describe,
+    field_comments,
+    field_rules,
     load_config,
 )
 
@@ -336,3 +339,27 @@ def test_num_layers_override_property(n):
     else:
         with pytest.raises(ConfigError, match=r"model\.num_layers"):
             load_config(["model"], overrides=[item])
+
+
+def test_every_numeric_field_declares_its_range_and_a_comment():
+    """A field is declared once, with its range in its type and its meaning in a comment: a new numeric field
+    without either fails here, and so does a default outside its own range."""
+    for section, cls in SECTIONS.items():
+        comments, rules = field_comments(cls), field_rules(cls)
+        for f in dataclasses.fields(cls):
+            key = f"{section}.{f.name}"
+            assert comments.get(f.name), f"{key}: no comment"
+            if typing.get_type_hints(cls)[f.name] in (int, float):
+                assert f.name in rules, f"{key}: no valid range in its type"
+            if f.name in rules:
+                test, expected = rules[f.name]
+                assert test(f.default), f"{key}: default {f.default!r} is not {expected}"
+
+
+def test_a_range_in_a_fields_type_is_enforced():
+    with pytest.raises(ConfigError) as e:
+        load_config(["ppo"], overrides=["ppo.gamma=1.5"])
+    assert str(e.value) == "config key 'ppo.gamma': expected a number in [0, 1], got 1.5"
+    with pytest.raises(ConfigError) as e:
+        load_config(["moderation"], overrides=["moderation.pooling=max"])
+    assert str(e.value) == "config key 'moderation.pooling': expected one of mean, last, got 'max'"
