@@ -71,7 +71,7 @@ def main() -> None:
             cfg = load_config(["model", "tokenizer", "pretrain"], overrides=overrides)
             n_params = count_params(build_model(cfg["model"], tok))
             run = Path(tmp) / name
-            train_pretrain(cfg, [CORPUS], run, tokenizer_dir=str(tok_dir))
+            train_pretrain(cfg["pretrain"], [CORPUS], run, cfg["model"], cfg["tokenizer"], tokenizer_dir=str(tok_dir))
             rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
             tps = statistics.median([r["tokens_per_s"] for r in rows if "tokens_per_s" in r][1:])
             mfu = 6 * n_params * tps / peak

@@ -170,7 +170,8 @@ def pretrain(
 
     base = _saved_config(out) if resume else None
     cfg = config_mod.load_config(["model", "tokenizer", "pretrain"], config, set_, base=base)
-    final = train_pretrain(cfg, data, out, tokenizer_dir=str(tokenizer) if tokenizer else None, resume=resume)
+    final = train_pretrain(cfg["pretrain"], data, out, cfg["model"], cfg["tokenizer"],
+                           tokenizer_dir=str(tokenizer) if tokenizer else None, resume=resume)
     if int(os.environ.get("RANK", "0")) == 0:
         typer.echo(f"model: {final}")
 
@@ -195,7 +196,7 @@ def sft(
 
     base = _saved_config(out) if resume else None
     cfg = config_mod.load_config(["sft"], config, set_, base=base)
-    chosen = train_sft(cfg, model, data, out, world=world, resume=resume, select_by_reward=select_by_reward)
+    chosen = train_sft(cfg["sft"], model, data, out, world=world, resume=resume, select_by_reward=select_by_reward)
     if int(os.environ.get("RANK", "0")) == 0:
         typer.echo(f"model: {chosen}")
 
@@ -227,7 +228,7 @@ def reward(
     from chatrlhf.train.reward import train_reward
 
     cfg = config_mod.load_config(["reward"], config, set_)
-    typer.echo(f"reward model: {train_reward(cfg, model, data, out, demos, world)}")
+    typer.echo(f"reward model: {train_reward(cfg['reward'], model, data, out, demos, world)}")
 
 
 @reward_app.command("score")
@@ -270,7 +271,7 @@ def ppo(
     base = _saved_config(out) if resume else None
     overrides = [*(set_ or []), *([f"ppo.ptx_coef={ptx_coef}"] if ptx_coef is not None else [])]
     cfg = config_mod.load_config(["ppo"], config, overrides, base=base)
-    typer.echo(f"model: {train_ppo(cfg, policy, reward, prompts, out, resume=resume, ptx_data=ptx_data)}")
+    typer.echo(f"model: {train_ppo(cfg['ppo'], policy, reward, prompts, out, resume=resume, ptx_data=ptx_data)}")
 
 
 @app.command("eval")
@@ -500,7 +501,7 @@ def moderate_train(
     from chatrlhf.moderation import REPORT_FILE, format_report, train_moderation
 
     cfg = config_mod.load_config(["moderation"], config, set_)
-    path = train_moderation(cfg, model, data, out)
+    path = train_moderation(cfg["moderation"], model, data, out)
     report = json.loads((path / REPORT_FILE).read_text())
     typer.echo(format_report(report) if "test" in report else f"{data}: no split \"test\" rows, so no held-out report")
     typer.echo(f"moderation classifier: {path}")

@@ -33,7 +33,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ import torch.nn.functional as F
 import yaml
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from chatrlhf.config import UserError, to_dict
+from chatrlhf.config import ModerationConfig, UserError
 from chatrlhf.data import MODERATION_CATEGORIES, batch_indices, read_conversations, read_validated
 from chatrlhf.model import (
     CheckpointError,
@@ -275,33 +275,33 @@ def format_report(report: dict[str, Any]) -> str:
 # ---- training -------------------------------------------------------------------------------------------------
 
 
-def train_moderation(cfg: dict[str, Any], model: str | Path, data: str | Path, out: str | Path) -> Path:
+def train_moderation(cfg: ModerationConfig, model: str | Path, data: str | Path, out: str | Path) -> Path:
     """Train a classifier on the LM at `model` with the rows of `data` (split "test" held out for the report),
     choose thresholds on a validation split of whole templates, and write the directory `out`; returns it."""
     from chatrlhf.train import common  # trainer code: imported here so that serving `moderate` never loads it
 
-    mc, out, data = cfg["moderation"], Path(out), Path(data)
+    out, data = Path(out), Path(data)
     rows = read_validated(data, "moderation")
     test = [r for r in rows if r["split"] == "test"]
-    train, val = split_validation([r for r in rows if r["split"] != "test"], mc.val_fraction, mc.seed)
+    train, val = split_validation([r for r in rows if r["split"] != "test"], cfg.val_fraction, cfg.seed)
     if not train or not val:
         raise UserError(f"{data}: {len(rows) - len(test)} training rows are too few to hold out a validation split")
-    device = pick_device(mc.device)
+    device = pick_device(cfg.device)
     ckpt = resolve_checkpoint(model)
     tok = load_tokenizer(ckpt)
     backbone = load_model(ckpt).base_model  # the transformer without its LM head
     check_tokenizer_matches(backbone, tok, ckpt)
-    common.seed_everything(mc.seed)
-    clf = Classifier(backbone, mc.pooling).to(device)
-    backbone.requires_grad_(mc.train_backbone)
-    seqs, labels = encode(tok, [r["text"] for r in train], mc.max_len), labels_of(train)
-    val_seqs, val_labels = encode(tok, [r["text"] for r in val], mc.max_len), labels_of(val)
+    common.seed_everything(cfg.seed)
+    clf = Classifier(backbone, cfg.pooling).to(device)
+    backbone.requires_grad_(cfg.train_backbone)
+    seqs, labels = encode(tok, [r["text"] for r in train], cfg.max_len), labels_of(train)
+    val_seqs, val_labels = encode(tok, [r["text"] for r in val], cfg.max_len), labels_of(val)
 
-    optimizer = common.make_optimizer(clf, mc.lr, mc.weight_decay, (0.9, 0.95))
-    steps_per_epoch = -(-len(seqs) // mc.batch_size)
-    total = mc.epochs * steps_per_epoch
+    optimizer = common.make_optimizer(clf, cfg.lr, cfg.weight_decay, (0.9, 0.95))
+    steps_per_epoch = -(-len(seqs) // cfg.batch_size)
+    total = cfg.epochs * steps_per_epoch
     log.info("moderation classifier on %s (%.2fM parameters, backbone %s): %d training texts, %d validation, "
-             "%d test; %d steps", ckpt, count_params(clf) / 1e6, "trained" if mc.train_backbone else "frozen",
+             "%d test; %d steps", ckpt, count_params(clf) / 1e6, "trained" if cfg.train_backbone else "frozen",
              len(train), len(val), len(test), total)
     tmp = out.parent / f".tmp-{out.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -312,12 +312,12 @@ def train_moderation(cfg: dict[str, Any], model: str | Path, data: str | Path, o
     losses, best = [], (float("inf"), 0, {})
     for step in range(total):
         clf.train()
-        common.set_lr(optimizer, common.cosine_lr(step, total, mc.warmup_steps, mc.lr, mc.min_lr_ratio))
-        idx = batch_indices(len(seqs), mc.batch_size, step, mc.seed).tolist()
+        common.set_lr(optimizer, common.cosine_lr(step, total, cfg.warmup_steps, cfg.lr, cfg.min_lr_ratio))
+        idx = batch_indices(len(seqs), cfg.batch_size, step, cfg.seed).tolist()
         logits = clf(*pad_right([seqs[i] for i in idx], tok.pad_token_id, device))
         loss = classifier_loss(logits.float(), labels[idx].to(device), logits=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(clf.parameters(), mc.grad_clip or float("inf"))
+        torch.nn.utils.clip_grad_norm_(clf.parameters(), cfg.grad_clip or float("inf"))
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         losses.append(loss.item())
@@ -334,21 +334,21 @@ def train_moderation(cfg: dict[str, Any], model: str | Path, data: str | Path, o
     bar.close()
     train_seconds = time.time() - started
     clf.load_state_dict(best[2])
-    log.info("kept epoch %d of %d (validation loss %.4f)", best[1], mc.epochs, best[0])
+    log.info("kept epoch %d of %d (validation loss %.4f)", best[1], cfg.epochs, best[0])
 
     val_probs = predict(clf, val_seqs, tok.pad_token_id, device)
-    thresholds = choose_thresholds(val_probs, val_labels, mc.default_threshold)
+    thresholds = choose_thresholds(val_probs, val_labels, cfg.default_threshold)
     report = {"backbone": str(ckpt), "train_texts": len(train), "train_seconds": round(train_seconds, 1), "epoch": best[1],
               "validation": figures(val_probs, val_labels, thresholds, [r["meta"].get("kind", "") for r in val]),
               "thresholds": thresholds}
     if test:
-        test_probs = predict(clf, encode(tok, [r["text"] for r in test], mc.max_len), tok.pad_token_id, device)
+        test_probs = predict(clf, encode(tok, [r["text"] for r in test], cfg.max_len), tok.pad_token_id, device)
         report["test"] = figures(test_probs, labels_of(test), thresholds, [r["meta"].get("kind", "") for r in test])
     if (data.parent / "eval.jsonl").is_file():  # the world's held-out prompts, beside its moderation.jsonl
-        report["eval_prompts_flagged"] = flagged_by_kind(clf, tok, thresholds, mc.max_len, data.parent / "eval.jsonl",
+        report["eval_prompts_flagged"] = flagged_by_kind(clf, tok, thresholds, cfg.max_len, data.parent / "eval.jsonl",
                                                          device)
-    save_moderation(clf.cpu(), tok, thresholds, mc.max_len, tmp, report)
-    (tmp / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    save_moderation(clf.cpu(), tok, thresholds, cfg.max_len, tmp, report)
+    (tmp / "config.yaml").write_text(yaml.safe_dump({"moderation": asdict(cfg)}, sort_keys=False))
     metrics.close()
     publish(tmp, out)
     if test:

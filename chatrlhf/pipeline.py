@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from chatrlhf import config as config_mod
-from chatrlhf.config import UserError
+from chatrlhf.config import PPOConfig, UserError
 from chatrlhf.evaluate import card_markdown, evaluate_models, fact_recall, reading_probe
 from chatrlhf.label.simulate import SimulateConfig, simulate_rankings
 from chatrlhf.model import load_model, resolve_checkpoint
@@ -92,20 +92,21 @@ def run_pipeline(
 
     stage("step 0: pretraining", "pretrain", "--data", str(world_dir / "corpus.txt"), "--out", str(out / "pretrain"),
           *budget("pretrain"), *sets)
-    pretrained = train_pretrain(cfg, [world_dir / "corpus.txt"], out / "pretrain", resume=True)
+    pretrained = train_pretrain(cfg["pretrain"], [world_dir / "corpus.txt"], out / "pretrain", cfg["model"],
+                                 cfg["tokenizer"], resume=True)
     tok, model = load_tokenizer(pretrained), load_model(pretrained)
     recall = {**fact_recall(model, tok, world), **reading_probe(model, tok, world["lang"])}
     samples = sample_prompts(model, tok, sample_prompts_for(world))
 
     stage("step 1: supervised fine-tuning", "sft", "--model", str(out / "pretrain"), "--data",
           str(world_dir / "sft.jsonl"), "--out", str(out / "sft"), *budget("sft"), *sets)
-    sft = train_sft(cfg, out / "pretrain", world_dir / "sft.jsonl", out / "sft", resume=True)
+    sft = train_sft(cfg["sft"], out / "pretrain", world_dir / "sft.jsonl", out / "sft", resume=True)
 
     moderation_dir = out / "moderation"  # on SFT: it told held-out harmful from harmless text better than pretraining
     if not (moderation_dir / MODERATION_REPORT).is_file():  # written atomically: present means complete
         stage("moderation classifier on the SFT backbone", "moderate", "train", "--model", str(out / "sft"), "--data",
               str(world_dir / "moderation.jsonl"), "--out", str(moderation_dir), *sets)
-        train_moderation(cfg, out / "sft", world_dir / "moderation.jsonl", moderation_dir)
+        train_moderation(cfg["moderation"], out / "sft", world_dir / "moderation.jsonl", moderation_dir)
 
     rankings = out / "rankings.jsonl"
     if not rankings.is_file():  # written under a temporary name and renamed: present means complete
@@ -179,7 +180,7 @@ def train_reward_stage(cfg: dict, out: Path, rankings: Path, rm_dir: Path, world
     if not (rm_dir / "reward_model.json").is_file():
         stage("step 2: reward model", "reward", "--model", str(out / "sft"), "--data", str(rankings), "--demos",
               str(world_dir / "sft.jsonl"), "--world", str(world_dir / "world.json"), "--out", str(rm_dir), *sets)
-        train_reward(cfg, out / "sft", rankings, rm_dir, world_dir / "sft.jsonl", world_dir / "world.json")
+        train_reward(cfg["reward"], out / "sft", rankings, rm_dir, world_dir / "sft.jsonl", world_dir / "world.json")
     return rm_dir
 
 
@@ -189,11 +190,11 @@ def write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def with_ptx(cfg: dict, coef: float) -> dict:
+def with_ptx(cfg: dict, coef: float) -> PPOConfig:
     """The same config with another PPO-ptx coefficient (PPO and PPO-ptx differ only there)."""
     import dataclasses
 
-    return {**cfg, "ppo": dataclasses.replace(cfg["ppo"], ptx_coef=coef)}
+    return dataclasses.replace(cfg["ppo"], ptx_coef=coef)
 
 
 def read_metrics(run: Path) -> list[dict]:

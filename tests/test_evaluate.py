@@ -54,7 +54,7 @@ def models(world_dir, tmp_path_factory):
                                  [*TINY, "tokenizer.vocab_size=400", "pretrain.max_steps=40", "pretrain.save_every=40",
                                   "pretrain.log_every=5", "pretrain.eval_every=20"])
     run = root / "pretrain"
-    train_pretrain(cfg, [world_dir / "corpus.txt"], run)
+    train_pretrain(cfg["pretrain"], [world_dir / "corpus.txt"], run, cfg["model"], cfg["tokenizer"])
     tok = load_tokenizer(run / "latest")
     torch.manual_seed(0)
     untrained = root / "untrained"

@@ -357,8 +357,9 @@ def learned(policy, tmp_path_factory) -> tuple[Path, Path, Path]:
                              "ranking": sorted(range(4), key=lambda i: -letter_e(p, answers[i]))})
     write_jsonl(root / "rankings.jsonl", rankings)
     train_sft(load_config(["sft"], overrides=["sft.epochs=8", "sft.batch_size=8", "sft.lr=1e-2", "sft.warmup_steps=2",
-                                              "sft.eval_prompts=0", "sft.keep_checkpoints=1"]), policy, demos, root / "sft")
-    train_reward(load_config(["reward"], overrides=["reward.epochs=6", "reward.lr=3e-3", "reward.batch_size=8"]),
+                                              "sft.eval_prompts=0", "sft.keep_checkpoints=1"])["sft"], policy, demos,
+              root / "sft")
+    train_reward(load_config(["reward"], overrides=["reward.epochs=6", "reward.lr=3e-3", "reward.batch_size=8"])["reward"],
                  root / "sft", root / "rankings.jsonl", root / "rm", demos=demos)
     return root / "sft", root / "rm", write_jsonl(root / "prompts.jsonl", [{"messages": p} for p in prompts * 2])
 
@@ -368,7 +369,7 @@ def test_ppo_raises_the_score_of_a_learned_reward_model(learned, tmp_path):
     sft, rm, prompts = learned
     out = tmp_path / "ppo"
     train_ppo(load_config(["ppo"], overrides=[*TINY_PPO, "ppo.rollout_batch=16", "ppo.minibatch_size=8", "ppo.iterations=12",
-                                              "ppo.kl_coef=0.01", "ppo.sample_every=0", "ppo.save_every=12"]),
+                                              "ppo.kl_coef=0.01", "ppo.sample_every=0", "ppo.save_every=12"])["ppo"],
               sft, str(rm), prompts, out)
     m = metrics(out)
     first = sum(r["rm_score"] for r in m[:4]) / 4

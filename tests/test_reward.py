@@ -91,7 +91,8 @@ def test_reward_training_turns_off_the_dropout_the_lm_was_saved_with(tokenizer_d
         return batch_loss(rm, *args)
 
     monkeypatch.setattr(reward, "batch_loss", spy)
-    train_reward(load_config(["reward"], overrides=["reward.batch_size=4", "reward.val_fraction=0.25"]), tmp_path / "lm",
+    train_reward(load_config(["reward"], overrides=["reward.batch_size=4", "reward.val_fraction=0.25"])["reward"],
+                 tmp_path / "lm",
                  data, tmp_path / "rm")
     assert seen and all(training and set(dropouts) == {0.0} for training, dropouts in seen)
     assert AutoModel.from_pretrained(tmp_path / "rm").config.attention_dropout == 0.0

@@ -49,7 +49,7 @@ def moderation_dir(lm_dir, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("moderation")
     generate_world(0, "tiny", root / "world")
     cfg = load_config(["moderation"], overrides=["moderation.epochs=1", "moderation.max_len=48", "moderation.device=cpu"])
-    return train_moderation(cfg, lm_dir, root / "world" / "moderation.jsonl", root / "mod")
+    return train_moderation(cfg["moderation"], lm_dir, root / "world" / "moderation.jsonl", root / "mod")
 
 
 def greedy(tiny_lm, messages: list[dict], max_tokens: int) -> tuple[str, bool]:

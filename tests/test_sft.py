@@ -144,6 +144,6 @@ def test_sft_dropout_acts_on_the_model_it_trains(tokenizer_dir, tmp_path, monkey
     token_losses = sft.token_losses
     monkeypatch.setattr(sft, "token_losses", spy)
     cfg = load_config(["sft"], overrides=[f"sft.dropout={dropout}", "sft.epochs=1", "sft.batch_size=4", "sft.eval_prompts=0"])
-    train_sft(cfg, tmp_path / "lm", data, tmp_path / "sft")
+    train_sft(cfg["sft"], tmp_path / "lm", data, tmp_path / "sft")
     assert agree == [dropout == 0.0]
     assert load_model(tmp_path / "sft" / "latest").config.attention_dropout == dropout

@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 import yaml
 
-from chatrlhf.config import UserError, to_dict
+from chatrlhf.config import PPOConfig, UserError
 from chatrlhf.data import batch_indices, read_conversations, read_texts, split_windows, tokenize_stream
 from chatrlhf.model import (
     RewardModel,
@@ -192,47 +192,46 @@ def no_dropout(*models) -> None:
 
 
 def train_ppo(
-    cfg: dict[str, Any], policy: str | Path, reward: str, prompts: str | Path, out: str | Path,
+    cfg: PPOConfig, policy: str | Path, reward: str, prompts: str | Path, out: str | Path,
     resume: bool = False, ptx_data: str | Path | None = None,
 ) -> Path:
     """Optimise the policy at `policy` (the SFT model) against `reward`; returns the final checkpoint."""
-    pc = cfg["ppo"]
     run_dir, prompts = Path(out), Path(prompts)
-    d = common.setup_distributed(pc.device)
+    d = common.setup_distributed(cfg.device)
     if d.world > 1:
         raise UserError("chatrlhf ppo runs in one process; launch it without torchrun")
-    if pc.ptx_coef > 0 and ptx_data is None:
+    if cfg.ptx_coef > 0 and ptx_data is None:
         raise UserError("ppo.ptx_coef > 0 needs --ptx-data (the pretraining corpus, e.g. world/corpus.txt)")
     run_dir.mkdir(parents=True, exist_ok=True)
     existing = common.latest_checkpoint(run_dir)
     if existing and not resume:
         raise UserError(f"{run_dir}: already holds checkpoints ({existing.name}); pass --resume to continue it")
     common.remove_stale_temporaries(run_dir)
-    device, dtype = d.device, pick_dtype(pc.dtype, d.device)
+    device, dtype = d.device, pick_dtype(cfg.dtype, d.device)
 
     rows = read_conversations(prompts, prompt=True)
-    common.seed_everything(pc.seed)  # a value head made fresh (no RM given) starts the same every run
+    common.seed_everything(cfg.seed)  # a value head made fresh (no RM given) starts the same every run
     sft_ckpt = resolve_checkpoint(policy)
     tok = load_tokenizer(sft_ckpt)
     actor = load_model(existing or sft_ckpt, device)
     ref = freeze(load_model(sft_ckpt, device))
     check_tokenizer_matches(ref, tok, sft_ckpt)
-    reward_fn, rm = make_reward(reward, tok, device, prompts, pc.normalize_reward)
+    reward_fn, rm = make_reward(reward, tok, device, prompts, cfg.normalize_reward)
     gold_fn = gold_judge_for(prompts, rows)
     if existing:
         value = load_reward_model(existing / VALUE_DIR)[0]
     elif rm is not None:
-        value = value_from_rm(reward, pc.normalize_reward)  # a separate copy: the RM itself stays frozen
+        value = value_from_rm(reward, cfg.normalize_reward)  # a separate copy: the RM itself stays frozen
     else:
         value = reward_model_from_lm(sft_ckpt)
     value.to(device)
     no_dropout(actor, ref, value, *([rm] if rm is not None else []))
-    windows = ptx_windows(tok, ptx_data, pc.ptx_seq_len) if pc.ptx_coef > 0 else None
+    windows = ptx_windows(tok, ptx_data, cfg.ptx_seq_len) if cfg.ptx_coef > 0 else None
 
-    betas = (pc.beta1, pc.beta2)
-    opt_policy = common.make_optimizer(actor, pc.lr, pc.weight_decay, betas)
-    opt_value = common.make_optimizer(value, pc.value_lr, pc.weight_decay, betas)
-    start, beta = 0, pc.kl_coef
+    betas = (cfg.beta1, cfg.beta2)
+    opt_policy = common.make_optimizer(actor, cfg.lr, cfg.weight_decay, betas)
+    opt_value = common.make_optimizer(value, cfg.value_lr, cfg.weight_decay, betas)
+    start, beta = 0, cfg.kl_coef
     if existing:
         state = common.load_trainer_state(existing)
         opt_policy.load_state_dict(state["optimizer"])
@@ -241,57 +240,57 @@ def train_ppo(
         for name in ("metrics.jsonl", "samples.jsonl"):
             common.truncate_metrics(run_dir / name, start)
         log.info("resuming %s at iteration %d (beta %.4f)", run_dir, start, beta)
-    if start >= pc.iterations:
+    if start >= cfg.iterations:
         return existing
 
-    config_yaml = yaml.safe_dump({**to_dict(cfg), "run": {"policy": str(sft_ckpt), "reward": reward,
+    config_yaml = yaml.safe_dump({"ppo": asdict(cfg), "run": {"policy": str(sft_ckpt), "reward": reward,
                                                           "prompts": str(prompts), "ptx_data": str(ptx_data)}},
                                  sort_keys=False)
     (run_dir / "config.yaml").write_text(config_yaml)
     log.info("PPO%s of %s (%.2fM parameters) against %s on %d prompts: %d iterations of %d responses; device %s, %s",
              "-ptx" if windows is not None else "", sft_ckpt, count_params(actor) / 1e6, reward, len(rows),
-             pc.iterations, pc.rollout_batch, device, str(dtype).removeprefix("torch."))
+             cfg.iterations, cfg.rollout_batch, device, str(dtype).removeprefix("torch."))
     metrics = common.Metrics(run_dir)
-    bar = common.progress(pc.iterations, start, True, "ppo")
+    bar = common.progress(cfg.iterations, start, True, "ppo")
 
-    for it in range(start, pc.iterations):
+    for it in range(start, cfg.iterations):
         t0 = time.perf_counter()
-        lr_scale = common.cosine_lr(it, pc.iterations, pc.warmup_steps, 1.0, pc.min_lr_ratio)
-        common.set_lr(opt_policy, pc.lr * lr_scale)
-        common.set_lr(opt_value, pc.value_lr * lr_scale)
-        gen = torch.Generator().manual_seed(pc.seed * 1_000_003 + it)
-        batch_rows = [rows[i] for i in batch_indices(len(rows), pc.rollout_batch, it, pc.seed).tolist()]
+        lr_scale = common.cosine_lr(it, cfg.iterations, cfg.warmup_steps, 1.0, cfg.min_lr_ratio)
+        common.set_lr(opt_policy, cfg.lr * lr_scale)
+        common.set_lr(opt_value, cfg.value_lr * lr_scale)
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + it)
+        batch_rows = [rows[i] for i in batch_indices(len(rows), cfg.rollout_batch, it, cfg.seed).tolist()]
 
         # 1. Sample one response per prompt from the current policy, from the full distribution.
-        r = to_device(generate(actor, tok, batch_rows, pc.max_new_tokens, pc.temperature, gen), device)
+        r = to_device(generate(actor, tok, batch_rows, cfg.max_new_tokens, cfg.temperature, gen), device)
 
         # 2. Score with the frozen reward model at the closing end-of-turn token; a response cut off at
         #    the length limit gets a fixed penalty instead (Huang et al.).
         raw = reward_fn(r)
-        scores = with_no_eos_penalty(raw, r.finished.cpu(), pc.no_eos_penalty) if pc.penalize_no_eos else raw
+        scores = with_no_eos_penalty(raw, r.finished.cpu(), cfg.no_eos_penalty) if cfg.penalize_no_eos else raw
         scores = scores.to(device)
 
         # 3. Per-token KL against the SFT reference, with the sampling temperature (InstructGPT eq. 2):
         #    reward_t = -beta * (log pi(y_t) - log pi_SFT(y_t)), plus the score at the last token.
         with autocast(device, dtype):
-            old_logprobs = logprobs_of(actor, r, pc.temperature)
-            ref_logprobs = logprobs_of(ref, r, pc.temperature)
+            old_logprobs = logprobs_of(actor, r, cfg.temperature)
+            ref_logprobs = logprobs_of(ref, r, cfg.temperature)
             old_values = values_of(value, r)
         rewards, kl = kl_penalised_rewards(scores, old_logprobs, ref_logprobs, r.mask, beta)
 
         # 4. Advantages by GAE (gamma 1, lambda 0.95), whitened over the batch (Huang et al.).
-        advantages, returns = gae(rewards, old_values, r.mask, pc.gamma, pc.lam)
-        if pc.whiten_advantages:
+        advantages, returns = gae(rewards, old_values, r.mask, cfg.gamma, cfg.lam)
+        if cfg.whiten_advantages:
             advantages = masked_whiten(advantages, r.mask)
 
         # 5. Several epochs of clipped policy and value updates over shuffled minibatches (+ PPO-ptx).
         stats = update(actor, value, opt_policy, opt_value, r, old_logprobs, old_values, advantages, returns,
-                       windows, pc, it, gen, device, dtype)
+                       windows, cfg, it, gen, device, dtype)
 
         # 6. Adapt beta toward the KL target (Ziegler et al.), then log, sample and checkpoint.
         kl_per_response = kl.sum(-1).mean().item()
-        if pc.kl_target > 0:
-            beta = adaptive_kl_coef(beta, kl_per_response, pc.kl_target, pc.kl_horizon, pc.rollout_batch)
+        if cfg.kl_target > 0:
+            beta = adaptive_kl_coef(beta, kl_per_response, cfg.kl_target, cfg.kl_horizon, cfg.rollout_batch)
         done = it + 1
         record = {
             "score": scores.mean().item(), "rm_score": raw.mean().item(), "kl": kl_per_response, "kl_coef": beta,
@@ -301,17 +300,17 @@ def train_ppo(
         }
         if gold_fn is not None:
             record["gold_score"] = gold_fn(r).mean().item()
-        warn_if_unhealthy(record, pc, done, bar)
-        if done % pc.log_every == 0 or done == pc.iterations:
+        warn_if_unhealthy(record, cfg, done, bar)
+        if done % cfg.log_every == 0 or done == cfg.iterations:
             metrics.log(done, **record)
         bar.set_postfix(score=f"{record['score']:.2f}", kl=f"{record['kl']:.2f}",
                         **({"gold": f"{record['gold_score']:.2f}"} if "gold_score" in record else {}))
-        if pc.sample_every and (done % pc.sample_every == 0 or done == 1):
+        if cfg.sample_every and (done % cfg.sample_every == 0 or done == 1):
             write_samples(run_dir / "samples.jsonl", done, r, scores, kl)
-        if done % pc.save_every == 0 or done == pc.iterations:
+        if done % cfg.save_every == 0 or done == cfg.iterations:
             state = {"step": done, "optimizer": opt_policy.state_dict(), "value_optimizer": opt_value.state_dict(),
                      "kl_coef": beta}
-            common.save_checkpoint(run_dir, done, actor, tok, state, config_yaml, pc.keep_checkpoints,
+            common.save_checkpoint(run_dir, done, actor, tok, state, config_yaml, cfg.keep_checkpoints,
                                    extra=lambda tmp: save_reward_model(value, tmp / VALUE_DIR, {"role": "PPO value model"}))
         bar.update(1)
         common.kill_if_requested(done)
@@ -321,42 +320,42 @@ def train_ppo(
 
 
 def update(actor, value, opt_policy, opt_value, r: Rollout, old_logprobs, old_values, advantages, returns, windows,
-           pc, it: int, gen: torch.Generator, device, dtype) -> dict[str, float]:
+           cfg, it: int, gen: torch.Generator, device, dtype) -> dict[str, float]:
     """PPO epochs over minibatches; returns the means of the losses and diagnostics."""
-    train_policy = it >= pc.value_warmup  # a value-only warm-up first, when asked
+    train_policy = it >= cfg.value_warmup  # a value-only warm-up first, when asked
     sums: dict[str, float] = {}
     n = 0
-    for epoch in range(pc.ppo_epochs):
+    for epoch in range(cfg.ppo_epochs):
         order = torch.randperm(len(r.rows), generator=gen).to(r.ids.device)
-        for k in range(0, len(order), pc.minibatch_size):
-            idx = order[k : k + pc.minibatch_size]
+        for k in range(0, len(order), cfg.minibatch_size):
+            idx = order[k : k + cfg.minibatch_size]
             part, mask = select(r, idx), r.mask[idx]
             stats: dict[str, float] = {}
             if train_policy:
                 with autocast(device, dtype):
-                    logits = response_logits(actor, part, pc.temperature)
+                    logits = response_logits(actor, part, cfg.temperature)
                 logprobs = token_logprobs(logits, response_tokens(part))
-                p_loss, stats = policy_loss(logprobs, old_logprobs[idx], advantages[idx], mask, pc.clip_range)
+                p_loss, stats = policy_loss(logprobs, old_logprobs[idx], advantages[idx], mask, cfg.clip_range)
                 stats["policy_loss"] = p_loss.item()
                 stats["entropy"] = masked_mean(entropy(logits.detach()), mask).item()
                 loss = p_loss
                 if windows is not None:
-                    step = (it * pc.ppo_epochs + epoch) * (len(order) // pc.minibatch_size) + k // pc.minibatch_size
-                    batch = windows[batch_indices(len(windows), pc.ptx_batch, step, pc.seed)].to(device)
+                    step = (it * cfg.ppo_epochs + epoch) * (len(order) // cfg.minibatch_size) + k // cfg.minibatch_size
+                    batch = windows[batch_indices(len(windows), cfg.ptx_batch, step, cfg.seed)].to(device)
                     with autocast(device, dtype):
                         ptx = lm_loss(actor, batch)
-                    loss = loss + pc.ptx_coef * ptx  # PPO-ptx: InstructGPT eq. 2, gamma * pretraining log-likelihood
+                    loss = loss + cfg.ptx_coef * ptx  # PPO-ptx: InstructGPT eq. 2, gamma * pretraining log-likelihood
                     stats["ptx_loss"] = ptx.item()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(actor.parameters(), pc.grad_clip or float("inf"))
+                torch.nn.utils.clip_grad_norm_(actor.parameters(), cfg.grad_clip or float("inf"))
                 opt_policy.step()
                 opt_policy.zero_grad(set_to_none=True)
 
             with autocast(device, dtype):
                 values = response_values(value, part)
-            v_loss = value_loss(values, old_values[idx], returns[idx], mask, pc.value_clip)
+            v_loss = value_loss(values, old_values[idx], returns[idx], mask, cfg.value_clip)
             v_loss.backward()
-            torch.nn.utils.clip_grad_norm_(value.parameters(), pc.grad_clip or float("inf"))
+            torch.nn.utils.clip_grad_norm_(value.parameters(), cfg.grad_clip or float("inf"))
             opt_value.step()
             opt_value.zero_grad(set_to_none=True)
 
@@ -371,13 +370,13 @@ def to_device(r: Rollout, device) -> Rollout:
                    r.mask.to(device), r.finished.to(device), r.prompt_width)
 
 
-def warn_if_unhealthy(record: dict[str, float], pc, iteration: int, bar) -> None:
+def warn_if_unhealthy(record: dict[str, float], cfg, iteration: int, bar) -> None:
     """Say so as it happens when the KL estimate goes negative or responses run to the length limit."""
     if record["kl"] < -0.5:
         bar.write(f"warning: iteration {iteration}: KL estimate {record['kl']:.2f} < 0; the sampler and the "
                   "recomputed logprobs disagree (temperature, top-k/top-p or dropout)")
     if record["no_eos"] > 0.5:
-        bar.write(f"warning: iteration {iteration}: {record['no_eos']:.0%} of responses reach the {pc.max_new_tokens}-token "
+        bar.write(f"warning: iteration {iteration}: {record['no_eos']:.0%} of responses reach the {cfg.max_new_tokens}-token "
                   "limit without an end of turn; lengths are running away")
 
 

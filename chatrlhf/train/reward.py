@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from chatrlhf.config import UserError, to_dict
+from chatrlhf.config import RewardConfig, UserError
 from chatrlhf.data import batch_indices, ranking_pairs, read_conversations, read_rankings
 from chatrlhf.model import (
     RewardModel,
@@ -155,48 +156,47 @@ def refusal_over_gold(rm: RewardModel, tok, items: list[dict], path: Path, max_l
 
 
 def train_reward(
-    cfg: dict[str, Any], model: str | Path, data: str | Path, out: str | Path, demos: str | Path | None = None,
+    cfg: RewardConfig, model: str | Path, data: str | Path, out: str | Path, demos: str | Path | None = None,
     world: str | Path | None = None,
 ) -> Path:
     """Train a reward model on the rankings in `data`, starting from the LM at `model`; returns `out`. With
     the world's `world.json` (default: beside `data`), held-out accuracy against its gold judge is reported."""
-    rc = cfg["reward"]
     out, data = Path(out), Path(data)
     world = Path(world) if world else data.parent / "world.json"
     if not world.is_file() and world != data.parent / "world.json":
         raise UserError(f"{world}: no such world.json")
-    device = pick_device(rc.device)
+    device = pick_device(cfg.device)
     rows = read_rankings(data)
-    train, val = split_by_prompt(rows, rc.val_fraction, rc.seed)
+    train, val = split_by_prompt(rows, cfg.val_fraction, cfg.seed)
     if not train:
-        raise UserError(f"{data}: {len(rows)} rankings are too few to hold out {rc.val_fraction:.0%} of their prompts; "
+        raise UserError(f"{data}: {len(rows)} rankings are too few to hold out {cfg.val_fraction:.0%} of their prompts; "
                         "add data")
-    common.seed_everything(rc.seed)  # before the new head is drawn: torch seeds each process at random
+    common.seed_everything(cfg.seed)  # before the new head is drawn: torch seeds each process at random
     rm = reward_model_from_lm(model)
     tok = load_tokenizer(resolve_checkpoint(model))
     check_tokenizer_matches(rm.backbone, tok, model)
     for r in rows:
-        r["ids"] = encode_answers(tok, r["prompt"], r["responses"], rc.max_len)
+        r["ids"] = encode_answers(tok, r["prompt"], r["responses"], cfg.max_len)
     train = [r for r in train if ranking_pairs(r["ranking"])]  # an all-tied ranking teaches nothing
 
     set_attention_dropout(rm, 0.0).to(device).train()  # no dropout, whatever the LM was fine-tuned with
-    optimizer = common.make_optimizer(rm, rc.lr, rc.weight_decay, (0.9, 0.95))
-    total = max(1, rc.epochs * len(train) // rc.batch_size)
+    optimizer = common.make_optimizer(rm, cfg.lr, cfg.weight_decay, (0.9, 0.95))
+    total = max(1, cfg.epochs * len(train) // cfg.batch_size)
     out.mkdir(parents=True, exist_ok=True)
     metrics = common.Metrics(out)
     log.info("reward model on %s (%.2fM parameters): %d rankings to train on, %d held out (every ranking of a "
              "held-out prompt), %d steps", model, count_params(rm) / 1e6, len(train), len(val), total)
     bar = common.progress(total, 0, True, "reward")
     for step in range(total):
-        lr = common.cosine_lr(step, total, rc.warmup_steps, rc.lr, rc.min_lr_ratio)
+        lr = common.cosine_lr(step, total, cfg.warmup_steps, cfg.lr, cfg.min_lr_ratio)
         common.set_lr(optimizer, lr)
-        batch = [train[i] for i in batch_indices(len(train), rc.batch_size, step, rc.seed).tolist()]
+        batch = [train[i] for i in batch_indices(len(train), cfg.batch_size, step, cfg.seed).tolist()]
         loss = batch_loss(rm, batch, tok.pad_token_id, device)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(rm.parameters(), rc.grad_clip or float("inf"))
+        torch.nn.utils.clip_grad_norm_(rm.parameters(), cfg.grad_clip or float("inf"))
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        if (step + 1) % rc.log_every == 0 or step + 1 == total:
+        if (step + 1) % cfg.log_every == 0 or step + 1 == total:
             metrics.log(step + 1, loss=loss.item(), lr=lr)
             bar.set_postfix(loss=f"{loss.item():.3f}")
         bar.update(1)
@@ -206,22 +206,22 @@ def train_reward(
     val_scores = [score_texts(rm, r["ids"], tok.pad_token_id, device) for r in val]
     accuracy, probs = pair_accuracy(val_scores, val)
     report = {"val_prompts": len(val), "accuracy_vs_labelers": accuracy,
-              **judge_accuracy(val_scores, val, world), **refusal_over_gold(rm, tok, val, world, rc.max_len, device),
+              **judge_accuracy(val_scores, val, world), **refusal_over_gold(rm, tok, val, world, cfg.max_len, device),
               "calibration": calibration_table(probs)}
 
     # Normalise: demonstrations score 0 on average (InstructGPT), and keep their std for RL.
     mean, std = 0.0, 1.0
     if demos:
         demo_rows = read_conversations(demos, require_assistant=True)
-        seqs = [encode_chat(tok, r["messages"])[0][-rc.max_len :] for r in demo_rows]
+        seqs = [encode_chat(tok, r["messages"])[0][-cfg.max_len :] for r in demo_rows]
         demo_scores = score_texts(rm, seqs, tok.pad_token_id, device)
         with torch.no_grad():
             rm.head.bias -= demo_scores.mean().to(rm.head.bias)
         mean, std = 0.0, demo_scores.std().item()
         report["demos_scored"] = len(seqs)
-    save_reward_model(rm, out, {"score_mean": mean, "score_std": std, "max_len": rc.max_len, **report})
+    save_reward_model(rm, out, {"score_mean": mean, "score_std": std, "max_len": cfg.max_len, **report})
     tok.save_pretrained(str(out))
-    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    (out / "config.yaml").write_text(yaml.safe_dump({"reward": asdict(cfg)}, sort_keys=False))
     metrics.log(total, **{k: v for k, v in report.items() if isinstance(v, float)})
     metrics.close()
     log.info("held-out pairwise accuracy vs labelers: %.1f%% of %d pairs", 100 * accuracy, len(probs))

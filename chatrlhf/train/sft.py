@@ -19,15 +19,15 @@ import logging
 import random
 import time
 from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 import yaml
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from chatrlhf.config import UserError, to_dict
+from chatrlhf.config import SFTConfig, UserError
 from chatrlhf.data import batch_indices, read_conversations
 from chatrlhf.model import (
     autocast,
@@ -136,45 +136,44 @@ def as_prompt(row: dict) -> dict:
 
 
 def train_sft(
-    cfg: dict[str, Any], model: str | Path, data: str | Path, out: str | Path, world: str | Path | None = None,
+    cfg: SFTConfig, model: str | Path, data: str | Path, out: str | Path, world: str | Path | None = None,
     resume: bool = False, select_by_reward: str | Path | None = None,
 ) -> Path:
     """Fine-tune `model` on the demonstrations in `data`; returns the selected checkpoint (`out/best`): the
     epoch with the lowest held-out loss, or with `select_by_reward` the highest mean reward-model score of
     greedy answers to held-out prompts."""
-    sc = cfg["sft"]
     run_dir = Path(out)
-    d, micro, existing = common.start_run("sft", sc, run_dir, resume)
-    dtype = pick_dtype(sc.dtype, d.device)
+    d, micro, existing = common.start_run("sft", cfg, run_dir, resume)
+    dtype = pick_dtype(cfg.dtype, d.device)
 
     # Data: a seeded split of the demonstrations into train and held-out.
     rows = read_conversations(data, require_assistant=True)
-    random.Random(sc.seed).shuffle(rows)
-    n_val = max(1, round(len(rows) * sc.val_fraction))
+    random.Random(cfg.seed).shuffle(rows)
+    n_val = max(1, round(len(rows) * cfg.val_fraction))
     if len(rows) - n_val < 1:
         raise UserError(f"{data}: {len(rows)} demonstrations are too few to hold out {n_val}; add data")
     start_ckpt = existing or resolve_checkpoint(model)
     tok = load_tokenizer(start_ckpt)
     net_model = load_model(start_ckpt)
     check_tokenizer_matches(net_model, tok, start_ckpt)
-    set_attention_dropout(net_model, sc.dropout)
+    set_attention_dropout(net_model, cfg.dropout)
     val_rows, train_rows = rows[:n_val], rows[n_val:]
-    train = encode_demonstrations(tok, train_rows, sc.max_len)
-    val = encode_demonstrations(tok, val_rows, sc.max_len)
+    train = encode_demonstrations(tok, train_rows, cfg.max_len)
+    val = encode_demonstrations(tok, val_rows, cfg.max_len)
     idx = load_world_judge(Path(data), world)
-    judge_prompts = (world_eval_prompts(Path(data), world, sc.eval_prompts)
-                     or [as_prompt(r) for r in val_rows if "kind" in r["meta"]][: sc.eval_prompts]) if idx else []
-    rm_prompts = [as_prompt(r) for r in val_rows][: sc.eval_prompts or 32] if select_by_reward else []
+    judge_prompts = (world_eval_prompts(Path(data), world, cfg.eval_prompts)
+                     or [as_prompt(r) for r in val_rows if "kind" in r["meta"]][: cfg.eval_prompts]) if idx else []
+    rm_prompts = [as_prompt(r) for r in val_rows][: cfg.eval_prompts or 32] if select_by_reward else []
     rm = None
     if select_by_reward and d.main:
         rm = load_reward_model(select_by_reward)[0].to(d.device)
         check_tokenizer_matches(rm.backbone, tok, select_by_reward)
 
-    steps_per_epoch = max(1, len(train) // sc.batch_size)
-    total_steps = sc.epochs * steps_per_epoch
-    common.seed_everything(sc.seed)
+    steps_per_epoch = max(1, len(train) // cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    common.seed_everything(cfg.seed)
     net_model.to(d.device).train()
-    optimizer = common.make_optimizer(net_model, sc.lr, sc.weight_decay, (sc.beta1, sc.beta2))
+    optimizer = common.make_optimizer(net_model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2))
     start, best = 0, {"value": float("-inf"), "name": "", "by": "reward" if rm else "loss"}
     if existing:
         state = common.load_trainer_state(existing)
@@ -186,42 +185,42 @@ def train_sft(
     if start >= total_steps:
         return resolve_checkpoint(run_dir)
 
-    config_yaml = yaml.safe_dump(to_dict(cfg), sort_keys=False)
+    config_yaml = yaml.safe_dump({"sft": asdict(cfg)}, sort_keys=False)
     metrics = common.Metrics(run_dir, enabled=d.main)
     if d.main:
         (run_dir / "config.yaml").write_text(config_yaml)
         log.info("SFT of %s (%.2fM parameters) on %d demonstrations (%d held out), %d epochs of %d steps; device %s, %s",
-                 start_ckpt, count_params(net_model) / 1e6, len(train), len(val), sc.epochs, steps_per_epoch, d.device,
+                 start_ckpt, count_params(net_model) / 1e6, len(train), len(val), cfg.epochs, steps_per_epoch, d.device,
                  str(dtype).removeprefix("torch."))
         if start == 0:
-            evaluate_epoch(net_model, tok, idx, rm, judge_prompts, rm_prompts, val, sc, d, dtype, metrics, 0)
+            evaluate_epoch(net_model, tok, idx, rm, judge_prompts, rm_prompts, val, cfg, d, dtype, metrics, 0)
     net = DDP(net_model) if d.world > 1 else net_model
     bar = common.progress(total_steps, start, d.main, "sft")
     t_last, tokens = time.perf_counter(), 0
 
     for step in range(start, total_steps):
-        lr = common.cosine_lr(step, total_steps, sc.warmup_steps, sc.lr, sc.min_lr_ratio)
+        lr = common.cosine_lr(step, total_steps, cfg.warmup_steps, cfg.lr, cfg.min_lr_ratio)
         common.set_lr(optimizer, lr)
         # This process's slice of the global batch. The loss is normalised by the assistant tokens of the
         # whole global batch, so every token weighs the same whatever the process count.
-        rows_idx = batch_indices(len(train), sc.batch_size, step, sc.seed).tolist()
+        rows_idx = batch_indices(len(train), cfg.batch_size, step, cfg.seed).tolist()
         global_tokens = sum(sum(train[i][1][1:]) for i in rows_idx)
-        mine = rows_idx[d.rank * micro * sc.grad_accum : (d.rank + 1) * micro * sc.grad_accum]
+        mine = rows_idx[d.rank * micro * cfg.grad_accum : (d.rank + 1) * micro * cfg.grad_accum]
         step_sum = torch.zeros((), device=d.device)
-        for i in range(sc.grad_accum):
+        for i in range(cfg.grad_accum):
             ids, mask = collate([train[j] for j in mine[i * micro : (i + 1) * micro]], tok.pad_token_id)
-            sync = i == sc.grad_accum - 1 or d.world == 1
+            sync = i == cfg.grad_accum - 1 or d.world == 1
             with autocast(d.device, dtype), (contextlib.nullcontext() if sync else net.no_sync()):
                 loss_sum, _ = token_losses(net, ids.to(d.device), mask.to(d.device))
             (loss_sum * d.world / global_tokens).backward()  # DDP then averages over processes
             step_sum += loss_sum.detach()
         common.all_reduce_mean(step_sum, d)
-        grad_norm = torch.nn.utils.clip_grad_norm_(net_model.parameters(), sc.grad_clip or float("inf"))
+        grad_norm = torch.nn.utils.clip_grad_norm_(net_model.parameters(), cfg.grad_clip or float("inf"))
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         done = step + 1
         tokens += global_tokens
-        if done % sc.log_every == 0 or done == total_steps:
+        if done % cfg.log_every == 0 or done == total_steps:
             now = time.perf_counter()
             value = step_sum.item() * d.world / global_tokens
             metrics.log(done, loss=value, lr=lr, grad_norm=float(grad_norm), tokens_per_s=round(tokens / (now - t_last), 1))
@@ -230,12 +229,12 @@ def train_sft(
         if done % steps_per_epoch == 0 or done == total_steps:
             if d.main:
                 epoch = done // steps_per_epoch
-                value = evaluate_epoch(net_model, tok, idx, rm, judge_prompts, rm_prompts, val, sc, d, dtype, metrics, epoch,
+                value = evaluate_epoch(net_model, tok, idx, rm, judge_prompts, rm_prompts, val, cfg, d, dtype, metrics, epoch,
                                        done)
                 if value > best["value"]:
                     best = {**best, "value": value, "name": common.step_dir_name(done)}
                 state = {"step": done, "optimizer": optimizer.state_dict(), "rng": common.rng_state(), "best": best}
-                ckpt = common.save_checkpoint(run_dir, done, net_model, tok, state, config_yaml, sc.keep_checkpoints)
+                ckpt = common.save_checkpoint(run_dir, done, net_model, tok, state, config_yaml, cfg.keep_checkpoints)
                 if best["name"] == ckpt.name:
                     common.point_link(run_dir, "best", ckpt)
                 what, sign = ("reward-model score", 1) if rm else ("held-out loss", -1)
@@ -252,20 +251,20 @@ def train_sft(
     return chosen
 
 
-def evaluate_epoch(model, tok, idx, rm, judge_prompts, rm_prompts, val, sc, d, dtype, metrics, epoch: int, step: int = 0
+def evaluate_epoch(model, tok, idx, rm, judge_prompts, rm_prompts, val, cfg, d, dtype, metrics, epoch: int, step: int = 0
                    ) -> float:
     """Log held-out loss and, where a judge or reward model is at hand, scores of greedy answers; return the
     selection value (higher is better): the reward-model score, else minus the held-out loss."""
-    val_loss = held_out_loss(model, val, sc.batch_size, tok.pad_token_id, d.device, dtype)
+    val_loss = held_out_loss(model, val, cfg.batch_size, tok.pad_token_id, d.device, dtype)
     scores: dict[str, float] = {}
     if judge_prompts:
-        answers = greedy_answers(model, tok, judge_prompts, sc.eval_max_new_tokens)
+        answers = greedy_answers(model, tok, judge_prompts, cfg.eval_max_new_tokens)
         scores.update(judge_scores(idx, judge_prompts, answers))
         kinds = ", ".join(f"{k.removeprefix('judge/')} {v:.2f}" for k, v in scores.items() if k.startswith("judge/"))
         log.info("epoch %d: gold judge %.2f / 7 on %d held-out prompts (%s)", epoch, scores["judge_score"],
                  len(judge_prompts), kinds)
     if rm is not None:
-        answers = greedy_answers(model, tok, rm_prompts, sc.eval_max_new_tokens)
+        answers = greedy_answers(model, tok, rm_prompts, cfg.eval_max_new_tokens)
         scores["rm_score"] = reward_score(rm, tok, rm_prompts, answers, d.device)
     metrics.log(step, epoch=epoch, val_loss=val_loss, **scores)
     return scores["rm_score"] if rm is not None else -val_loss
