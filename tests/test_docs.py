@@ -31,7 +31,7 @@ def dangling_references(files: list[Path], root: Path = ROOT) -> list[str]:
 
 
 def test_every_document_a_file_refers_to_is_in_the_repository():
-    files = tracked_files()
+    files = [f for f in tracked_files() if f != Path(__file__).resolve()]  # this file's examples are made up
     assert len(files) > 50 and any(f.name == "README.md" for f in files)
     assert dangling_references(files) == []
 
