@@ -42,7 +42,7 @@ import torch.nn.functional as F
 import yaml
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from chatrlhf.config import ModerationConfig, UserError
+from chatrlhf.config import ModerationConfig, UserError, validate
 from chatrlhf.data import MODERATION_CATEGORIES, batch_indices, read_conversations, read_validated
 from chatrlhf.model import (
     CheckpointError,
@@ -280,6 +280,7 @@ def train_moderation(cfg: ModerationConfig, model: str | Path, data: str | Path,
     choose thresholds on a validation split of whole templates, and write the directory `out`; returns it."""
     from chatrlhf.train import common  # trainer code: imported here so that serving `moderate` never loads it
 
+    validate({"moderation": cfg})  # a dataclass built in Python gets the checks --set gets
     out, data = Path(out), Path(data)
     rows = read_validated(data, "moderation")
     test = [r for r in rows if r["split"] == "test"]

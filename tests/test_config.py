@@ -363,3 +363,28 @@ def test_a_range_in_a_fields_type_is_enforced():
     with pytest.raises(ConfigError) as e:
         load_config(["moderation"], overrides=["moderation.pooling=max"])
     assert str(e.value) == "config key 'moderation.pooling': expected one of mean, last, got 'max'"
+
+
+def test_a_stage_checks_a_config_built_in_python(tmp_path):
+    """`train_sft(SFTConfig(epochs=0), ...)` stops with the error `--set sft.epochs=0` gives, before reading a file."""
+    from chatrlhf.config import ModerationConfig, RewardConfig
+    from chatrlhf.moderation import train_moderation
+    from chatrlhf.train.ppo import train_ppo
+    from chatrlhf.train.pretrain import train_pretrain
+    from chatrlhf.train.reward import train_reward
+    from chatrlhf.train.sft import train_sft
+
+    missing = tmp_path / "missing"
+    cases = [
+        (lambda: train_sft(SFTConfig(epochs=0), missing, missing, tmp_path / "o1"),
+         "'sft.epochs': expected a positive integer, got 0"),
+        (lambda: train_reward(RewardConfig(lr=-1.0), missing, missing, tmp_path / "o2"), "'reward.lr': expected a positive"),
+        (lambda: train_ppo(PPOConfig(gamma=2.0), missing, "judge", missing, tmp_path / "o3"),
+         "'ppo.gamma': expected a number in [0, 1]"),
+        (lambda: train_moderation(ModerationConfig(pooling="max"), missing, missing, tmp_path / "o4"), "'moderation.pooling'"),
+        (lambda: train_pretrain(PretrainConfig(), [missing], tmp_path / "o5", ModelConfig(num_heads=3)), "'model.num_heads'"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ConfigError) as e:
+            call()
+        assert message in str(e.value)

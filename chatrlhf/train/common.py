@@ -64,8 +64,9 @@ def start_run(section: str, sc: Any, run_dir: Path, resume: bool) -> tuple[Dist,
     Returns (dist, micro-batch size per process, checkpoint or None). A run directory that already holds
     checkpoints is continued only when asked: never overwritten by accident.
     """
-    from chatrlhf.config import ConfigError
+    from chatrlhf.config import ConfigError, validate
 
+    validate({section: sc})  # a dataclass built in Python gets the checks --set gets
     d = setup_distributed(sc.device)
     run_dir.mkdir(parents=True, exist_ok=True)
     if sc.batch_size % (d.world * sc.grad_accum):

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from chatrlhf.config import PPOConfig, UserError
+from chatrlhf.config import PPOConfig, UserError, validate
 from chatrlhf.data import batch_indices, read_conversations, read_texts, split_windows, tokenize_stream
 from chatrlhf.model import (
     RewardModel,
@@ -196,6 +196,7 @@ def train_ppo(
     resume: bool = False, ptx_data: str | Path | None = None,
 ) -> Path:
     """Optimise the policy at `policy` (the SFT model) against `reward`; returns the final checkpoint."""
+    validate({"ppo": cfg})  # a dataclass built in Python gets the checks --set gets
     run_dir, prompts = Path(out), Path(prompts)
     d = common.setup_distributed(cfg.device)
     if d.world > 1:

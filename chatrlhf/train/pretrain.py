@@ -21,7 +21,7 @@ import torch.nn.functional as F
 import yaml
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from chatrlhf.config import ModelConfig, PretrainConfig, TokenizerConfig
+from chatrlhf.config import ModelConfig, PretrainConfig, TokenizerConfig, validate
 from chatrlhf.data import batch_indices, read_texts, split_windows, tokenize_stream
 from chatrlhf.model import (
     autocast,
@@ -103,6 +103,7 @@ def train_pretrain(
     """Pretrain a causal LM on `data`; returns the final checkpoint directory (`out/latest`). The model is built
     from `model_cfg` and a tokenizer trained by `tokenizer_cfg` (defaults: their dataclasses' defaults)."""
     mc, tc = model_cfg or ModelConfig(), tokenizer_cfg or TokenizerConfig()
+    validate({"model": mc, "tokenizer": tc})
     run_dir = Path(out)
     d, micro, existing = common.start_run("pretrain", cfg, run_dir, resume)
     dtype = pick_dtype(cfg.dtype, d.device)

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from chatrlhf.config import RewardConfig, UserError
+from chatrlhf.config import RewardConfig, UserError, validate
 from chatrlhf.data import batch_indices, ranking_pairs, read_conversations, read_rankings
 from chatrlhf.model import (
     RewardModel,
@@ -161,6 +161,7 @@ def train_reward(
 ) -> Path:
     """Train a reward model on the rankings in `data`, starting from the LM at `model`; returns `out`. With
     the world's `world.json` (default: beside `data`), held-out accuracy against its gold judge is reported."""
+    validate({"reward": cfg})  # a dataclass built in Python gets the checks --set gets
     out, data = Path(out), Path(data)
     world = Path(world) if world else data.parent / "world.json"
     if not world.is_file() and world != data.parent / "world.json":
