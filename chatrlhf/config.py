@@ -173,6 +173,8 @@ class RewardConfig:
     min_lr_ratio: Fraction = 0.0  # cosine decays to lr * min_lr_ratio
     warmup_steps: NonNegInt = 5  # linear warmup
     weight_decay: NonNegFloat = 0.0  # AdamW weight decay on matrices
+    beta1: BelowOne = 0.9  # AdamW beta1
+    beta2: BelowOne = 0.95  # AdamW beta2
     grad_clip: NonNegFloat = 1.0  # global gradient-norm clip
     val_fraction: HoldOut = 0.1  # share of ranked prompts held out for accuracy and calibration
     log_every: PosInt = 10  # steps between metrics.jsonl lines
@@ -235,6 +237,8 @@ class ModerationConfig:
     min_lr_ratio: Fraction = 0.0  # cosine decays to lr * min_lr_ratio
     warmup_steps: NonNegInt = 10  # linear warmup
     weight_decay: NonNegFloat = 0.0  # AdamW weight decay on matrices
+    beta1: BelowOne = 0.9  # AdamW beta1
+    beta2: BelowOne = 0.95  # AdamW beta2
     grad_clip: NonNegFloat = 1.0  # global gradient-norm clip (0 turns it off)
     val_fraction: HoldOut = 0.2  # share of training templates (meta.group) held out to choose the thresholds
     default_threshold: Fraction = 0.5  # threshold of a category with no validation example

@@ -298,7 +298,7 @@ def train_moderation(cfg: ModerationConfig, model: str | Path, data: str | Path,
     seqs, labels = encode(tok, [r["text"] for r in train], cfg.max_len), labels_of(train)
     val_seqs, val_labels = encode(tok, [r["text"] for r in val], cfg.max_len), labels_of(val)
 
-    optimizer = common.make_optimizer(clf, cfg.lr, cfg.weight_decay, (0.9, 0.95))
+    optimizer = common.make_optimizer(clf, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2))
     steps_per_epoch = -(-len(seqs) // cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
     log.info("moderation classifier on %s (%.2fM parameters, backbone %s): %d training texts, %d validation, "

@@ -91,10 +91,12 @@ def test_reward_training_turns_off_the_dropout_the_lm_was_saved_with(tokenizer_d
         return batch_loss(rm, *args)
 
     monkeypatch.setattr(reward, "batch_loss", spy)
-    train_reward(load_config(["reward"], overrides=["reward.batch_size=4", "reward.val_fraction=0.25"])["reward"],
-                 tmp_path / "lm",
-                 data, tmp_path / "rm")
+    make_optimizer, betas = reward.common.make_optimizer, []
+    monkeypatch.setattr(reward.common, "make_optimizer", lambda *a: betas.append(a[3]) or make_optimizer(*a))
+    cfg = load_config(["reward"], overrides=["reward.batch_size=4", "reward.val_fraction=0.25", "reward.beta2=0.99"])
+    train_reward(cfg["reward"], tmp_path / "lm", data, tmp_path / "rm")
     assert seen and all(training and set(dropouts) == {0.0} for training, dropouts in seen)
+    assert betas == [(0.9, 0.99)]  # AdamW's betas come from the config
     assert AutoModel.from_pretrained(tmp_path / "rm").config.attention_dropout == 0.0
 
 

@@ -181,7 +181,7 @@ def train_reward(
     train = [r for r in train if ranking_pairs(r["ranking"])]  # an all-tied ranking teaches nothing
 
     set_attention_dropout(rm, 0.0).to(device).train()  # no dropout, whatever the LM was fine-tuned with
-    optimizer = common.make_optimizer(rm, cfg.lr, cfg.weight_decay, (0.9, 0.95))
+    optimizer = common.make_optimizer(rm, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2))
     total = max(1, cfg.epochs * len(train) // cfg.batch_size)
     out.mkdir(parents=True, exist_ok=True)
     metrics = common.Metrics(out)
