@@ -58,7 +58,7 @@ def setup_logging() -> None:
 @app.command("config")
 def config_show(
     section: Annotated[
-        str | None, typer.Argument(help="One section (model, tokenizer, pretrain, sft, reward, sample, ppo).")
+        str | None, typer.Argument(help=f"One section ({', '.join(config_mod.SECTIONS)}); all by default.")
     ] = None,
 ) -> None:
     """Print the default configuration, with a comment on every key."""

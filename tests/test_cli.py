@@ -27,6 +27,8 @@ def test_help_lists_every_command_and_each_has_help():
     for cmd in COMMANDS:
         out = run_cli(*cmd, "--help").stdout
         assert "Usage:" in out and "--help" in out
+    config_help = " ".join(run_cli("config", "--help").stdout.split())
+    assert all(section in config_help for section in ("moderation", "serve", "ppo", "pretrain"))
 
 
 def test_config_prints_documented_defaults():
