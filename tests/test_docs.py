@@ -38,7 +38,7 @@ def test_every_document_a_file_refers_to_is_in_the_repository():
 
 def test_a_reference_to_a_missing_document_is_found(tmp_path):
     """The check itself: a reference outside the repository, or to a file that is not there, is reported."""
-    (tmp_path / "x.py").write_text('"""See DESIGN.md 5a and docs/missing.md."""\n# docs/design.md is fine\n')
+    (tmp_path / "x.py").write_text('"""See SPEC.md 5a and docs/missing.md."""\n# docs/design.md is fine\n')
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "design.md").write_text("")
-    assert dangling_references([tmp_path / "x.py"], tmp_path) == ["x.py:1: DESIGN.md", "x.py:1: docs/missing.md"]
+    assert dangling_references([tmp_path / "x.py"], tmp_path) == ["x.py:1: SPEC.md", "x.py:1: docs/missing.md"]
